@@ -1,0 +1,118 @@
+"""Typed platform settings, read once from the environment at start-up."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SERVICES = ("directory", "messaging", "dmp_bridge", "coordination", "gateway")
+DEV_ISSUER = "https://auth.maillage.localhost/dev"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_url: str | None = None
+    var_dir: Path = Path("var")
+    http_address: str = "127.0.0.1:8080"
+    log_level: str = "INFO"
+    log_format: str = "console"
+    auth_issuer: str = DEV_ISSUER
+    auth_audience: str = "maillage"
+    auth_jwks_url: str | None = None
+    bus_max_attempts: int = 5
+    bus_retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
+    bus_delivery_limit: int = 20
+    bus_prefetch: int = 200
+    relay_batch_size: int = 500
+    relay_idle_ms: int = 50
+    service_database_urls: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    def database_url_for(self, service: str) -> str:
+        """One database per service: an explicit URL, a per-service Postgres database, or SQLite."""
+        if service in self.service_database_urls:
+            return self.service_database_urls[service]
+        if self.database_url:
+            return _per_service_database(self.database_url, service)
+        return f"sqlite:///{(self.var_dir / f'{service}.db').resolve()}"
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _per_service_database(url: str, service: str) -> str:
+    if url.startswith("sqlite"):
+        base = url.rsplit(".db", 1)[0] if url.endswith(".db") else url
+        return f"{base}_{service}.db"
+    head, _, tail = url.rpartition("/")
+    name, sep, query = tail.partition("?")
+    return f"{head}/{name or 'maillage'}_{service}{sep}{query}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, not {value}.")
+    return value
+
+
+def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise SettingsError(f"{name} must be comma-separated milliseconds, not {raw!r}.") from None
+
+
+def read_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from environment variables (``os.environ`` by default)."""
+    env = os.environ if env is None else env
+    environment = env.get("MAILLAGE_ENV", "development")
+    if environment not in ("development", "test", "production"):
+        raise SettingsError(f"MAILLAGE_ENV must be development, test or production, not {environment!r}.")
+    per_service = {
+        service: env[f"MAILLAGE_{service.upper()}_DATABASE_URL"]
+        for service in SERVICES
+        if env.get(f"MAILLAGE_{service.upper()}_DATABASE_URL")
+    }
+    settings = Settings(
+        environment=environment,
+        amqp_uri=env.get("AMQP_URI", Settings.amqp_uri),
+        database_url=env.get("DATABASE_URL") or None,
+        var_dir=Path(env.get("MAILLAGE_VAR_DIR", "var")),
+        http_address=env.get("MAILLAGE_HTTP_ADDRESS", Settings.http_address),
+        log_level=env.get("MAILLAGE_LOG_LEVEL", "INFO").upper(),
+        log_format=env.get("MAILLAGE_LOG_FORMAT", "json" if environment == "production" else "console"),
+        auth_issuer=env.get("MAILLAGE_AUTH_ISSUER", DEV_ISSUER),
+        auth_audience=env.get("MAILLAGE_AUTH_AUDIENCE", "maillage"),
+        auth_jwks_url=env.get("MAILLAGE_AUTH_JWKS_URL") or None,
+        bus_max_attempts=_int(env, "MAILLAGE_BUS_MAX_ATTEMPTS", Settings.bus_max_attempts),
+        bus_retry_delays_ms=_delays(env, "MAILLAGE_BUS_RETRY_DELAYS_MS", Settings.bus_retry_delays_ms),
+        bus_delivery_limit=_int(env, "MAILLAGE_BUS_DELIVERY_LIMIT", Settings.bus_delivery_limit),
+        bus_prefetch=_int(env, "MAILLAGE_BUS_PREFETCH", Settings.bus_prefetch),
+        relay_batch_size=_int(env, "MAILLAGE_RELAY_BATCH_SIZE", Settings.relay_batch_size),
+        service_database_urls=per_service,
+    )
+    if settings.production and settings.auth_issuer == DEV_ISSUER:
+        raise SettingsError("MAILLAGE_AUTH_ISSUER must name the production issuer when MAILLAGE_ENV=production.")
+    if settings.log_format not in ("json", "console"):
+        raise SettingsError(f"MAILLAGE_LOG_FORMAT must be json or console, not {settings.log_format!r}.")
+    return settings
