@@ -1,0 +1,190 @@
+"""Outbox relay: leases committed events, publishes them with pipelined confirms, deletes what the broker confirmed."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import amqp
+import sqlalchemy as sa
+
+from services.shared.bus.amqp import connect
+from services.shared.bus.envelope import CONTENT_TYPE
+from services.shared.bus.topology import EVENTS_EXCHANGE, declare_exchanges
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    seq: int
+    event_id: str
+    event_type: str
+    routing_key: str
+    body: bytes
+
+
+class OutboxRelay:
+    """Moves events from one service's outbox to the bus; several relays may share an outbox."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        outbox: sa.Table,
+        amqp_uri: str,
+        *,
+        batch_size: int = 500,
+        lease_seconds: float = 30.0,
+        confirm_timeout: float = 30.0,
+        name: str = "relay",
+    ) -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.amqp_uri = amqp_uri
+        self.batch_size = batch_size
+        self.lease_seconds = lease_seconds
+        self.confirm_timeout = confirm_timeout
+        self.owner = f"{name}-{uuid.uuid4().hex[:12]}"
+        self._connection: amqp.Connection | None = None
+        self._channel: amqp.Channel | None = None
+
+    def relay_once(self) -> int:
+        """Publish one leased batch; returns how many events left the outbox."""
+        batch = self._lease()
+        if not batch:
+            return 0
+        try:
+            confirmed = self._publish(batch)
+        except Exception:
+            self.close()  # a broken channel is rebuilt on the next call
+            self._release([event.seq for event in batch])
+            raise
+        failed = [event.seq for event in batch if event.seq not in confirmed]
+        self._delete(sorted(confirmed))
+        if failed:
+            self._release(failed)
+        return len(confirmed)
+
+    def drain(self, *, timeout: float = 60.0) -> int:
+        """Relay until the outbox is empty (tests, shutdown, benchmarks)."""
+        total, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            moved = self.relay_once()
+            total += moved
+            if moved == 0 and self.pending() == 0:
+                return total
+        return total
+
+    def pending(self) -> int:
+        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(self.outbox)) or 0)
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:  # already broken: nothing left to close cleanly
+                connection.collect()
+
+    # -- database side --------------------------------------------------------------------------
+
+    def _lease(self) -> list[PendingEvent]:
+        now = time.time()
+        t = self.outbox
+        candidates = (
+            sa.select(t.c.seq)
+            .where(sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now))
+            .order_by(t.c.seq)
+            .limit(self.batch_size)
+        )
+        if self.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        until = now + self.lease_seconds
+        with self.engine.begin() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.seq.in_(candidates.scalar_subquery()))
+                .values(lease_owner=self.owner, lease_until=until, attempts=t.c.attempts + 1)
+            )
+            rows = conn.execute(
+                sa.select(t.c.seq, t.c.event_id, t.c.event_type, t.c.routing_key, t.c.body)
+                .where(t.c.lease_owner == self.owner, t.c.lease_until == until)
+                .order_by(t.c.seq)
+            ).all()
+        return [PendingEvent(*row) for row in rows]
+
+    def _delete(self, seqs: Sequence[int]) -> None:
+        if seqs:
+            with self.engine.begin() as conn:
+                conn.execute(self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner))
+
+    def _release(self, seqs: Sequence[int]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.outbox.update().where(self.outbox.c.seq.in_(seqs)).values(lease_owner=None, lease_until=None)
+            )
+
+    # -- broker side -----------------------------------------------------------------------------
+
+    def _ensure_channel(self) -> amqp.Channel:
+        if self._channel is None or self._connection is None or not self._connection.connected:
+            self._connection = connect(self.amqp_uri, name=self.owner)
+            channel = self._connection.channel()
+            declare_exchanges(channel)
+            channel.confirm_select()
+            self._channel = channel
+        return self._channel
+
+    def _publish(self, batch: Sequence[PendingEvent]) -> set[int]:
+        """Publish the whole batch, then wait for the broker's confirms (pipelined, not one by one)."""
+        channel = self._ensure_channel()
+        tags: dict[int, int] = {}
+        acked: set[int] = set()
+        nacked: set[int] = set()
+        first_tag = _next_delivery_tag(channel)
+
+        def settle(into: set[int]) -> Callable[[int, bool], None]:
+            def callback(tag: int, multiple: bool) -> None:
+                into.update(t for t in tags if t <= tag) if multiple else into.add(tag)
+            return callback
+
+        on_ack, on_nack = settle(acked), settle(nacked)
+        channel.events["basic_ack"].add(on_ack)
+        channel.events["basic_nack"].add(on_nack)
+        try:
+            for offset, event in enumerate(batch):
+                message = amqp.Message(
+                    event.body,
+                    content_type=CONTENT_TYPE,
+                    delivery_mode=2,
+                    message_id=event.event_id,
+                    type=event.event_type,
+                    timestamp=int(time.time()),
+                )
+                channel.basic_publish(message, exchange=EVENTS_EXCHANGE, routing_key=event.routing_key)
+                tags[first_tag + offset] = event.seq
+            deadline = time.monotonic() + self.confirm_timeout
+            while len(acked | nacked) < len(tags):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the broker did not confirm the published events in time")
+                self._connection.drain_events(timeout=remaining)  # type: ignore[union-attr]
+        finally:
+            channel.events["basic_ack"].discard(on_ack)
+            channel.events["basic_nack"].discard(on_nack)
+        _advance_delivery_tag(channel, len(batch))
+        if nacked:
+            log.warning("broker refused %d events; they stay in the outbox", len(nacked - acked))
+        return {tags[tag] for tag in acked - nacked}
+
+
+def _next_delivery_tag(channel: amqp.Channel) -> int:
+    return int(getattr(channel, "_maillage_next_tag", 1))
+
+
+def _advance_delivery_tag(channel: amqp.Channel, count: int) -> None:
+    # Confirm-mode delivery tags count every publish on the channel from 1.
+    channel._maillage_next_tag = _next_delivery_tag(channel) + count  # type: ignore[attr-defined]

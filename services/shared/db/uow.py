@@ -1,0 +1,111 @@
+"""Unit of work: one transaction holding a service's state changes, its outbox events and its processed-event marks."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.shared.bus.envelope import CloudEvent, new_traceparent
+from services.shared.bus.schemas import validate_event
+
+
+class UnitOfWork:
+    """Use as ``with uow:``; nothing is kept unless ``commit()`` is called inside the block."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        service: str,
+        outbox: sa.Table,
+        processed: sa.Table,
+        on_commit: Callable[[], None] | None = None,
+        traceparent: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.service = service
+        self._outbox = outbox
+        self._processed = processed
+        self._on_commit = on_commit
+        self._traceparent = traceparent
+        self._connection: sa.Connection | None = None
+        self._transaction: sa.RootTransaction | None = None
+        self.published: list[CloudEvent] = []
+        self.committed = False
+
+    @property
+    def connection(self) -> sa.Connection:
+        if self._connection is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        return self._connection
+
+    def __enter__(self) -> "UnitOfWork":
+        self._connection = self.engine.connect()
+        self._transaction = self._connection.begin()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            if self._connection is not None:
+                self._connection.close()
+            self._connection = self._transaction = None
+        if self.committed and self.published and self._on_commit is not None:
+            self._on_commit()
+
+    def publish(
+        self, event_type: str, data: dict[str, Any], *, subject: str | None = None
+    ) -> CloudEvent:
+        """Record an event in the outbox; it leaves for the bus only if this transaction commits."""
+        event = CloudEvent(
+            type=event_type,
+            source=f"urn:maillage:service:{self.service}",
+            data=data,
+            subject=subject,
+            traceparent=new_traceparent(self._traceparent),
+        )
+        validate_event(event)
+        self.connection.execute(
+            self._outbox.insert(),
+            {
+                "event_id": event.id,
+                "event_type": event.type,
+                "routing_key": event.type,
+                "body": event.to_json(),
+                "created_at": time.time(),
+                "attempts": 0,
+            },
+        )
+        self.published.append(event)
+        return event
+
+    def claim(self, event_id: str, handler: str) -> bool:
+        """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
+        seen = self.connection.scalar(
+            sa.select(sa.literal(1))
+            .select_from(self._processed)
+            .where(self._processed.c.handler == handler, self._processed.c.event_id == event_id)
+        )
+        if seen:
+            return False
+        self.connection.execute(
+            self._processed.insert(), {"handler": handler, "event_id": event_id, "processed_at": time.time()}
+        )
+        return True
+
+    def commit(self) -> None:
+        if self._transaction is None:
+            raise RuntimeError("the unit of work is used outside its `with` block")
+        self._transaction.commit()
+        self.committed = True
+
+    def rollback(self) -> None:
+        if self._transaction is not None and self._transaction.is_active:
+            self._transaction.rollback()

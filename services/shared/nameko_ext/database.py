@@ -1,0 +1,79 @@
+"""The ``Database`` dependency: a service's engine, units of work, idempotent event handling and its outbox relay."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from nameko.extensions import DependencyProvider
+
+from services.shared.bus.envelope import CloudEvent
+from services.shared.bus.relay import OutboxRelay
+from services.shared.bus.relay_worker import RelayWorker
+from services.shared.db.engine import make_engine
+from services.shared.db.uow import UnitOfWork
+from services.shared.nameko_ext.config import settings_of
+
+
+class ServiceDatabase:
+    """What a worker sees: units of work and once-only event handling. No nameko inside."""
+
+    def __init__(self, engine: sa.Engine, service: str, tables: tuple[sa.Table, sa.Table],
+                 on_commit: Callable[[], None], traceparent: str | None = None) -> None:
+        self.engine = engine
+        self.service = service
+        self._outbox, self._processed = tables
+        self._on_commit = on_commit
+        self._traceparent = traceparent
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, service=self.service, outbox=self._outbox, processed=self._processed,
+                          on_commit=self._on_commit, traceparent=self._traceparent)
+
+    def handle_once(self, event: CloudEvent, handler: Callable[..., Any], *, name: str | None = None, **deps: Any) -> bool:
+        """Run ``handler(event, uow=..., **deps)`` and commit, unless this handler already processed the event."""
+        handler_name = name or f"{handler.__module__}.{handler.__qualname__}"
+        with UnitOfWork(self.engine, service=self.service, outbox=self._outbox, processed=self._processed,
+                        on_commit=self._on_commit, traceparent=event.traceparent) as uow:
+            if not uow.claim(event.id, handler_name):
+                return False
+            handler(event, uow=uow, **deps)
+            uow.commit()
+        return True
+
+
+class Database(DependencyProvider):
+    """Declare on a service as ``db = Database(metadata_tables)``; the relay starts with the container."""
+
+    def __init__(self, bus_tables: tuple[sa.Table, sa.Table], *, relay: bool = True) -> None:
+        self.bus_tables = bus_tables
+        self.run_relay = relay
+        self.engine: sa.Engine | None = None
+        self.worker: RelayWorker | None = None
+
+    def setup(self) -> None:
+        settings = settings_of(self.container)
+        self.settings = settings
+        self.engine = make_engine(settings.database_url_for(self.container.service_name))
+
+    def start(self) -> None:
+        if self.run_relay and self.engine is not None:
+            relay = OutboxRelay(self.engine, self.bus_tables[0], self.container.config["AMQP_URI"],
+                                batch_size=self.settings.relay_batch_size,
+                                lease_seconds=self.settings.relay_lease_seconds, name=f"{self.container.service_name}-relay")
+            self.worker = RelayWorker(relay, idle_seconds=self.settings.relay_idle_ms / 1000)
+            self.container.spawn_managed_thread(self.worker.run, identifier=f"{self.container.service_name}.relay")
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.engine is not None:
+            self.engine.dispose()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceDatabase:
+        assert self.engine is not None
+        wake = self.worker.wake if self.worker is not None else (lambda: None)
+        return ServiceDatabase(self.engine, self.container.service_name, self.bus_tables, wake,
+                               worker_ctx.data.get("traceparent"))

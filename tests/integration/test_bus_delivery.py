@@ -1,0 +1,79 @@
+"""The bus contract against a real RabbitMQ: outbox → relay → reliable consumer, retries and dead letters."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from nameko.runners import ServiceRunner
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from services.shared.bus.dlq import DeadLetterStore
+from services.shared.nameko_ext.config import container_config
+from services.shared.settings import Settings
+from tests.support import probe_service
+from tests.support.probe_service import ProbeService, cures, handled
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def probe(amqp_uri: str, make_database, tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = make_database("probe")
+    settings = Settings(amqp_uri=amqp_uri, var_dir=tmp_path, service_database_urls={"probe": url},
+                        bus_max_attempts=3, bus_retry_delays_ms=(50, 100))
+    engine = sa.create_engine(url)
+    probe_service.metadata.create_all(engine)
+    runner = ServiceRunner(container_config(settings))
+    runner.add_service(ProbeService)
+    runner.start()
+    try:
+        yield settings, engine
+    finally:
+        runner.stop()
+        engine.dispose()
+
+
+def handled_rows(engine: sa.Engine) -> list[tuple[int, int]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(handled.c.n, handled.c.times).order_by(handled.c.n))]
+
+
+def test_events_flow_from_outbox_to_handler_once(probe) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = probe
+    with ClusterRpcProxy(container_config(settings)) as cluster:
+        cluster.probe.emit(0, 200)
+    rows = wait_for(lambda: (r := handled_rows(engine)) and len(r) == 200 and r)
+    assert rows == [(n, 1) for n in range(200)]
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(probe_service.BUS[0])) == 0
+
+
+def test_poison_event_is_dead_lettered_then_replayed_once(probe) -> None:  # type: ignore[no-untyped-def]
+    settings, engine = probe
+    store = DeadLetterStore(settings.amqp_uri)
+    with ClusterRpcProxy(container_config(settings)) as cluster:
+        cluster.probe.emit(1000, 1, True)
+    letters = wait_for(lambda: store.list(queues=["probe.count"]))
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter.event_type == "probe.counted"
+    assert letter.attempts == 3
+    assert letter.error_type.endswith("PoisonError")
+    assert handled_rows(engine) == []
+    with engine.begin() as conn:
+        conn.execute(cures.insert(), {"n": 1000})
+    assert store.replay(letter.message_id, queues=["probe.count"]) == 1
+    assert wait_for(lambda: handled_rows(engine)) == [(1000, 1)]
+    assert store.list(queues=["probe.count"]) == []

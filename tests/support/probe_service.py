@@ -1,0 +1,99 @@
+"""A tiny service used by the bus tests: it publishes probe events through its outbox and counts what it handles.
+
+Run as a process (``python -m tests.support.probe_service``) so tests can SIGKILL it mid-flight.
+"""
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+from nameko.rpc import rpc  # noqa: E402
+
+from services.shared.bus.envelope import CloudEvent  # noqa: E402
+from services.shared.bus.schemas import add_schema_dir  # noqa: E402
+from services.shared.db import UnitOfWork, bus_tables  # noqa: E402
+from services.shared.nameko_ext.database import Database  # noqa: E402
+from services.shared.nameko_ext.events import event_handler  # noqa: E402
+
+add_schema_dir(Path(__file__).parent / "schemas")
+
+metadata = sa.MetaData()
+BUS = bus_tables(metadata)
+handled = sa.Table(
+    "handled", metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("times", sa.Integer, nullable=False),
+)
+cures = sa.Table("cures", metadata, sa.Column("n", sa.Integer, primary_key=True))
+
+
+class PoisonError(RuntimeError):
+    pass
+
+
+def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
+    """The handler under test: records each event; a poison event fails until it is cured."""
+    n = event.data["n"]
+    if event.data.get("poison"):
+        cured = uow.connection.scalar(sa.select(cures.c.n).where(cures.c.n == n))
+        if cured is None:
+            raise PoisonError(f"probe {n} is poisoned")
+    updated = uow.connection.execute(
+        handled.update().where(handled.c.event_id == event.id).values(times=handled.c.times + 1)
+    ).rowcount
+    if not updated:
+        uow.connection.execute(handled.insert(), {"event_id": event.id, "n": n, "times": 1})
+
+
+def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:
+    with db_uow as uow:
+        for n in range(start, start + count_):
+            uow.publish("probe.counted", {"n": n, "poison": poison}, subject=f"probe/{n}")
+        uow.commit()
+
+
+class ProbeService:
+    name = "probe"
+    db = Database(BUS, relay=os.environ.get("PROBE_RELAY", "1") == "1")
+
+    @event_handler("probe.counted", handler="count")
+    def on_counted(self, event: CloudEvent) -> None:
+        self.db.handle_once(event, count, name="probe.count")
+
+    @rpc
+    def emit(self, start: int, count_: int, poison: bool = False) -> int:
+        emit(self.db.uow(), start, count_, poison)
+        return count_
+
+
+def main() -> None:
+    from nameko.runners import ServiceRunner
+
+    from services.shared.nameko_ext.config import container_config
+    from services.shared.settings import read_settings
+
+    settings = read_settings()
+    engine = sa.create_engine(settings.database_url_for("probe"))
+    metadata.create_all(engine)
+    engine.dispose()
+    runner = ServiceRunner(container_config(settings))
+    runner.add_service(ProbeService)
+    runner.start()
+    stopping = eventlet.event.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.send(None) if not stopping.ready() else None)
+    print("probe ready", flush=True)
+    stopping.wait()
+    runner.stop()
+
+
+if __name__ == "__main__":
+    main()
