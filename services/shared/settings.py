@@ -90,9 +90,9 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     if environment not in ("development", "test", "production"):
         raise SettingsError(f"MAILLAGE_ENV must be development, test or production, not {environment!r}.")
     per_service = {
-        service: env[f"MAILLAGE_{service.upper()}_DATABASE_URL"]
-        for service in SERVICES
-        if env.get(f"MAILLAGE_{service.upper()}_DATABASE_URL")
+        key[len("MAILLAGE_"):-len("_DATABASE_URL")].lower(): value
+        for key, value in env.items()
+        if key.startswith("MAILLAGE_") and key.endswith("_DATABASE_URL") and value
     }
     settings = Settings(
         environment=environment,

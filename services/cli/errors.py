@@ -1,0 +1,38 @@
+"""CLI error handling: a user error is one plain sentence on stderr and exit 1, never a traceback."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import typer
+
+from services.shared.errors import MaillageError
+from services.shared.settings import SettingsError
+
+
+class UserError(Exception):
+    """A problem the user can fix; its message is the sentence shown."""
+
+
+EXPECTED = (UserError, MaillageError, SettingsError, FileNotFoundError, PermissionError, ValueError)
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"maillage: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def guarded(main: Callable[[], Any]) -> None:
+    """Run the typer app, turning expected errors into one sentence and exit status 1."""
+    try:
+        main()
+    except EXPECTED as exc:
+        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+        if isinstance(exc, FileNotFoundError) and exc.filename:
+            message = f"No such file: {exc.filename}"
+        print(f"maillage: {message}", file=sys.stderr)
+        sys.exit(1)
+    except ConnectionError as exc:
+        print(f"maillage: cannot reach a required service ({exc.__class__.__name__}: {exc}).", file=sys.stderr)
+        sys.exit(1)

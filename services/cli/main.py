@@ -1,0 +1,40 @@
+"""The `maillage` command: run the platform and operate it."""
+import eventlet
+
+eventlet.monkey_patch()
+
+import importlib  # noqa: E402
+from importlib.metadata import PackageNotFoundError, version as package_version  # noqa: E402
+
+import typer  # noqa: E402
+
+from services.cli import dlq  # noqa: E402
+from services.cli.errors import guarded  # noqa: E402
+from services.cli.up import up  # noqa: E402
+
+app = typer.Typer(
+    help="Maillage: secure messaging, DMP feeding, directory and city-hospital notifications for a CPTS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(up)
+app.add_typer(dlq.app, name="dlq")
+
+# Each of these modules adds its own commands with `register(app)`.
+COMMAND_MODULES: list[str] = ["services.cli.token"]
+for module in COMMAND_MODULES:
+    importlib.import_module(module).register(app)
+
+
+@app.command()
+def version() -> None:
+    """Print the installed Maillage version."""
+    try:
+        typer.echo(f"maillage {package_version('maillage')}")
+    except PackageNotFoundError:
+        typer.echo("maillage (not installed as a package)")
+
+
+def run() -> None:
+    guarded(app)

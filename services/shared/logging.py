@@ -1,0 +1,205 @@
+"""One structlog set-up for every service, with health data redacted from every line."""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from functools import lru_cache
+from types import TracebackType
+from typing import Any, Self
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from services.shared.settings import Settings, SettingsError
+
+REDACTED = "[redacted]"
+CONTEXT_KEYS = ("trace_id", "event_id")
+
+# Key words that name health data; a key matches when it ends with one (``patient_name``).
+_SENSITIVE_SUFFIXES = frozenset({
+    "name", "names", "family", "given", "nom", "prenom", "prenoms", "surname", "firstname",
+    "lastname", "birth_name", "birthdate", "birth_date", "date_of_birth", "dob",
+    "ins", "nir", "ins_nir", "matricule", "address", "adresse", "phone", "telephone", "mobile",
+    "email", "mail", "telecom", "subject", "body", "content", "text", "note", "notes",
+    "payload", "document", "documents", "attachment", "attachments", "resource", "resources",
+    "message_body", "hl7", "fhir",
+})
+# Words that mark health data wherever they sit in a key (``hl7_message``, ``birth_place``).
+_SENSITIVE_ANYWHERE = frozenset({
+    "hl7", "fhir", "ins", "nir", "matricule", "birth", "naissance", "nom", "prenom", "prenoms",
+})
+# Technical keys that merely end in a sensitive word.
+_SAFE_KEYS = frozenset({
+    "event", "timestamp", "level", "logger", "logger_name", "service", "service_name",
+    "queue_name", "exchange_name", "method_name", "entrypoint_name", "func_name", "host_name",
+    "event_name", "content_type", "content_length", "resource_type", *CONTEXT_KEYS,
+})
+_META_KEYS = frozenset({"_record", "_from_structlog"})
+
+_HL7 = re.compile(r"MSH\||(?:^|[\r\n])(?:PID|PV1|NK1|EVN|OBX)\|")
+_DAY, _MONTH, _YEAR = r"(?:0[1-9]|[12]\d|3[01])", r"(?:0[1-9]|1[0-2])", r"(?:1[89]\d\d|20\d\d)"
+_TOKENS = re.compile(
+    # Identifiers that must survive come first: at a given position the first alternative wins,
+    # so a UUID, a hex trace id or a timestamp is consumed whole before a date or INS can match.
+    r"(?P<keep>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"
+    r"|[0-9a-fA-F]{16,})"
+    # NIR/INS: sex, year, month, department (2A/2B for Corsica), commune, order, optional key.
+    r"|(?P<ins>(?<![0-9A-Za-z])[1-478]\d{4}(?:\d\d|2[AaBb])\d{6}(?:\d\d)?(?![0-9A-Za-z]))"
+    rf"|(?P<date>(?<![0-9A-Za-z])(?:{_YEAR}-{_MONTH}-{_DAY}|{_YEAR}{_MONTH}{_DAY}"
+    rf"|{_DAY}/{_MONTH}/{_YEAR})(?![0-9A-Za-z]))"
+    # Query strings carry search parameters (names, INS); the path itself is kept.
+    r"|(?P<path>/[\w\-./~%:@]*)\?[^\s\"'<>#]+"
+)
+
+
+def scrub_text(text: str) -> str:
+    """Return ``text`` with INS/NIR, birth-date-like dates, HL7 and FHIR bodies removed."""
+    if _HL7.search(text):
+        return "[hl7 redacted]"
+    if "resourceType" in text:
+        return "[fhir redacted]"
+    return _TOKENS.sub(_replace_token, text)
+
+
+def _replace_token(match: re.Match[str]) -> str:
+    if match["keep"] is not None:
+        return match["keep"]
+    if match["ins"] is not None:
+        return "[INS]"
+    if match["date"] is not None:
+        return "[date]"
+    return f"{scrub_text(match['path'])}?[query]"
+
+
+@lru_cache(maxsize=4096)
+def is_sensitive_key(key: str) -> bool:
+    """True when a key (any case, camelCase or snake_case) names health data."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", key).lower()
+    words = [word for word in re.split(r"[^a-z0-9]+", snake) if word]
+    if "_".join(words) in _SAFE_KEYS:
+        return False
+    if any(word in _SENSITIVE_ANYWHERE for word in words):
+        return True
+    return any("_".join(words[i:]) in _SENSITIVE_SUFFIXES for i in range(len(words)))
+
+
+def _redact_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, int):
+        # An INS can arrive as an integer; any other number is kept as a number.
+        text = str(value)
+        return value if scrub_text(text) == text else "[INS]"
+    if isinstance(value, Mapping):
+        if "resourceType" in value:
+            return "[fhir redacted]"
+        return {k: REDACTED if is_sensitive_key(str(k)) else _redact_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_redact_value(item) for item in value]
+    if isinstance(value, (bytes, bytearray)):
+        return f"[{len(value)} bytes]"
+    # Anything else is rendered with str() later; scrub that rendering now.
+    return scrub_text(str(value))
+
+
+def redact_health_data(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: redact health data by key and by value, recursively."""
+    for key, value in list(event_dict.items()):
+        if key in _META_KEYS:
+            continue
+        event_dict[key] = REDACTED if is_sensitive_key(key) else _redact_value(value)
+    return event_dict
+
+
+class BoundContext:
+    """Correlation ids bound to the current (green)thread; reset with ``reset()`` or ``with``."""
+
+    def __init__(self, ids: Mapping[str, object]) -> None:
+        self._tokens = structlog.contextvars.bind_contextvars(**ids)
+
+    def reset(self) -> None:
+        structlog.contextvars.reset_contextvars(**self._tokens)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.reset()
+
+
+def bind_context(**ids: object) -> BoundContext:
+    """Bind ids such as ``trace_id`` and ``event_id`` to every line logged from here on."""
+    return BoundContext(ids)
+
+
+def clear_context() -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)
+
+
+def configure_logging(service: str, settings: Settings) -> None:
+    """Route structlog and the standard library through one redacting chain to stdout."""
+    level = logging.getLevelNamesMapping().get(settings.log_level.upper())
+    if level is None:
+        raise SettingsError(f"MAILLAGE_LOG_LEVEL must be a logging level name, not {settings.log_level!r}.")
+
+    def add_identity(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        event_dict["service"] = service
+        for key in CONTEXT_KEYS:
+            event_dict.setdefault(key, None)
+        return event_dict
+
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_identity,
+        structlog.processors.StackInfoRenderer(),
+        # Tracebacks become text before redaction: a renderer formatting exc_info itself
+        # would print exception messages (which may quote an INS) unredacted.
+        structlog.processors.format_exc_info,
+        redact_health_data,
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if settings.log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Not cached: module-level loggers created before configure_logging must pick it up.
+        cache_logger_on_first_use=False,
+    )
+    _install_handler(formatter, level)
+
+
+def _install_handler(formatter: logging.Formatter, level: int) -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_maillage", False)]:
+        root.removeHandler(handler)  # idempotent: replace our own handler, never stack it
+    handler = logging.StreamHandler(sys.stdout)
+    handler._maillage = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Handlers installed by others (nameko's LOGGING config) must not print unredacted lines.
+    loggers = [root, *(lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    for logger in loggers:
+        for existing in logger.handlers:
+            existing.setFormatter(formatter)
+    logging.captureWarnings(True)  # library warnings (SQLAlchemy) go through the same chain

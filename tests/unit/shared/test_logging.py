@@ -1,0 +1,178 @@
+"""The logging set-up writes structured lines that never contain health data."""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import structlog
+
+from services.shared.logging import (
+    bind_context,
+    clear_context,
+    configure_logging,
+    get_logger,
+    is_sensitive_key,
+    redact_health_data,
+    scrub_text,
+)
+from services.shared.settings import Settings
+
+INS = "279035121518989"
+RPPS = "10003498127"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+EVENT_ID = str(uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e"))
+FHIR_PATIENT = json.dumps({
+    "resourceType": "Patient",
+    "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": INS}],
+    "name": [{"family": "Dupont", "given": ["Jeanne"]}],
+    "birthDate": "1979-03-05",
+})
+HL7_ADT = (
+    "MSH|^~\\&|HIS|CHU|MAILLAGE|CPTS|20240501101500||ADT^A01|42|P|2.5\r"
+    f"PID|1||{INS}^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.8&ISO^INS||DUPONT^JEANNE||19790305|F\r"
+)
+LEAKS = (INS, "2790351215189", "Dupont", "DUPONT", "Jeanne", "1979-03-05", "19790305",
+         "05/03/1979", "MSH|", "PID|", "resourceType")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    yield
+    clear_context()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_maillage", False)]:
+        root.removeHandler(handler)
+    logging.captureWarnings(False)
+    structlog.reset_defaults()
+
+
+def _log_everything() -> int:
+    """Log every kind of health data we know of; return the number of events logged."""
+    log = get_logger("maillage.test")
+    with bind_context(trace_id=TRACE_ID, event_id=EVENT_ID):
+        log.info("patient admitted", ins=INS, patient_name="Jeanne Dupont", family="Dupont",
+                 rpps=RPPS, document_id=EVENT_ID, path="/mailboxes/10003498127/messages")
+        log.info("received resource", raw=FHIR_PATIENT)
+        log.info(FHIR_PATIENT)
+        log.info("hl7 in", frame=HL7_ADT)
+        log.info("dates", born="1979-03-05", born_compact="19790305", born_fr="05/03/1979")
+        log.info("nested", detail={"patient": {"given": ["Jeanne"], "birthDate": "1979-03-05"},
+                                   "items": [INS, {"nom": "Dupont"}]})
+        try:
+            raise LookupError(f"no patient with INS {INS} born 1979-03-05")
+        except LookupError:
+            log.exception("lookup failed")
+        logging.getLogger("kombu").warning("redelivering message for %s", INS)
+    return 8
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_no_health_data_leaks(capsys: pytest.CaptureFixture[str], log_format: str) -> None:
+    configure_logging("messaging", Settings(log_format=log_format))
+    _log_everything()
+    out = capsys.readouterr().out
+    assert "lookup failed" in out and "redelivering message for [INS]" in out
+    for leak in LEAKS:
+        assert leak not in out, f"{leak!r} leaked"
+
+
+def test_json_lines_carry_identity_and_keep_identifiers(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("messaging", Settings(log_format="json"))
+    count = _log_everything()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == count
+    for line in lines:
+        assert (line["service"], line["trace_id"], line["event_id"]) == ("messaging", TRACE_ID, EVENT_ID)
+        assert line["timestamp"].startswith("20") and "T" in line["timestamp"]
+    first = lines[0]
+    assert first["ins"] == "[redacted]" and first["patient_name"] == "[redacted]"
+    assert (first["rpps"], first["document_id"]) == (RPPS, EVENT_ID)
+    assert first["path"] == "/mailboxes/10003498127/messages"
+    assert lines[1]["raw"] == "[fhir redacted]" and lines[2]["event"] == "[fhir redacted]"
+    assert lines[3]["frame"] == "[hl7 redacted]"
+    assert lines[4]["born"] == lines[4]["born_compact"] == lines[4]["born_fr"] == "[date]"
+    assert "LookupError: no patient with INS [INS] born [date]" in lines[6]["exception"]
+    assert (lines[7]["logger"], lines[7]["level"]) == ("kombu", "warning")
+
+
+def test_console_lines_carry_identity(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("messaging", Settings(log_format="console"))
+    count = _log_everything()
+    out = capsys.readouterr().out
+    assert out.count("service=messaging") == count
+    assert out.count(f"trace_id={TRACE_ID}") == count
+    assert out.count(f"event_id={EVENT_ID}") == count
+    assert RPPS in out
+
+
+def test_configure_twice_writes_each_line_once(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("directory", Settings(log_format="json"))
+    configure_logging("directory", Settings(log_format="json"))
+    get_logger().info("once")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["trace_id"] is None  # present even when nothing is bound
+
+
+def test_level_filters_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("directory", Settings(log_format="json", log_level="WARNING"))
+    get_logger().info("hidden")
+    get_logger().warning("shown")
+    assert [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines()] == ["shown"]
+
+
+def test_context_is_reset_after_the_block(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("directory", Settings(log_format="json"))
+    token = bind_context(trace_id="outer")
+    with bind_context(trace_id="inner"):
+        get_logger().info("in")
+    get_logger().info("out")
+    token.reset()
+    get_logger().info("none")
+    ids = [json.loads(line)["trace_id"] for line in capsys.readouterr().out.splitlines()]
+    assert ids == ["inner", "outer", None]
+
+
+@pytest.mark.parametrize("text", [
+    TRACE_ID, EVENT_ID, RPPS, "750712184", "2024-05-01T10:15:00.123456Z",
+    "2024-05-01 10:15:00,123", "/api/v1/mailboxes/10003498127", "took 1234 ms",
+])
+def test_identifiers_that_are_not_health_data_survive(text: str) -> None:
+    assert scrub_text(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("INS 279035121518989", "INS [INS]"),
+    ("nir=2790351215189", "nir=[INS]"),
+    ("corsica 185022A12345678", "corsica [INS]"),
+    ("GET /fhir/Patient?identifier=x|279035121518989", "GET /fhir/Patient?[query]"),
+    ("/patients/279035121518989?x=1", "/patients/[INS]?[query]"),
+    ("born 1979-03-05.", "born [date]."),
+])
+def test_values_are_scrubbed(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize("key", ["name", "patient_name", "Family", "given", "birthDate",
+                                 "date_of_birth", "ins_nir", "hl7_message", "telecom", "nom_usage",
+                                 "patientAddress", "fhir", "message_body", "subject", "prenom"])
+def test_sensitive_keys(key: str) -> None:
+    assert is_sensitive_key(key)
+
+
+@pytest.mark.parametrize("key", ["event", "timestamp", "trace_id", "event_id", "rpps", "finess",
+                                 "queue_name", "resource_type", "document_id", "status"])
+def test_technical_keys(key: str) -> None:
+    assert not is_sensitive_key(key)
+
+
+def test_processor_handles_odd_values() -> None:
+    event = redact_health_data(None, "info", {
+        "event": "x", "ins_value": 279035121518989, "count": 279035121518989,
+        "raw": b"MSH|...", "resource": {"resourceType": "Patient"}, "attempt": 3,
+    })
+    assert event == {"event": "x", "ins_value": "[redacted]", "count": "[INS]",
+                     "raw": "[7 bytes]", "resource": "[redacted]", "attempt": 3}
