@@ -1,5 +1,10 @@
 """The `maillage` command: run the platform and operate it."""
-import eventlet
+import warnings
+
+# eventlet announces its maintenance mode on import; we know (docs/architecture.md).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 

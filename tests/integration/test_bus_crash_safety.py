@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from services.shared.bus.dlq import DeadLetterStore
 from services.shared.db import UnitOfWork
-from tests.support import probe_service
-from tests.support.probe_service import BUS, handled
+from services.shared.testing import probe_service
+from services.shared.testing.probe_service import BUS, handled
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ TOTAL = 10_000
 
 
 def start_probe(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.probe_service"], cwd=REPO, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "services.shared.testing.probe_service"], cwd=REPO, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
     assert process.stdout.readline().strip() == b"probe ready"

@@ -12,8 +12,8 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from services.shared.bus.dlq import DeadLetterStore
 from services.shared.nameko_ext.config import container_config
 from services.shared.settings import Settings
-from tests.support import probe_service
-from tests.support.probe_service import ProbeService, cures, handled
+from services.shared.testing import probe_service
+from services.shared.testing.probe_service import ProbeService, cures, handled
 
 pytestmark = pytest.mark.integration
 

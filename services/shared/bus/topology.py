@@ -3,7 +3,7 @@
 One topic exchange carries every event (routing key = event type). It has an alternate exchange, so
 an event nobody subscribes to yet is parked in ``maillage.unrouted`` instead of vanishing. Each
 subscription owns a quorum queue with a delivery limit; its poison messages go to ``<queue>.dlq``
-through the dead-letter exchange; bounded retries wait in ``<queue>.retry.<n>`` delay queues.
+through the dead-letter exchange; bounded retries wait in ``<queue>.retry.<delay>ms`` delay queues.
 """
 from __future__ import annotations
 
@@ -33,8 +33,9 @@ class Subscription:
     def dead_letter_queue(self) -> str:
         return f"{self.queue}.dlq"
 
-    def retry_queue(self, level: int) -> str:
-        return f"{self.queue}.retry.{level}"
+    def retry_queue(self, delay_ms: int) -> str:
+        # Named by delay: changing the configured delays adds queues instead of clashing with old ones.
+        return f"{self.queue}.retry.{delay_ms}ms"
 
 
 def declare_exchanges(channel: amqp.Channel) -> None:
@@ -73,10 +74,10 @@ def declare_subscription(
         subscription.dead_letter_queue, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"}
     )
     channel.queue_bind(subscription.dead_letter_queue, DEAD_LETTER_EXCHANGE, subscription.queue)
-    for level, delay in enumerate(retry_delays_ms, start=1):
+    for delay in retry_delays_ms:
         # Classic queues: a queue-wide TTL dead-letters each message back to the work queue on time.
         channel.queue_declare(
-            subscription.retry_queue(level), durable=True, auto_delete=False,
+            subscription.retry_queue(delay), durable=True, auto_delete=False,
             arguments={
                 "x-message-ttl": delay,
                 "x-dead-letter-exchange": "",

@@ -1,10 +1,15 @@
 """Engine construction: SQLite tuned for a single-node platform, PostgreSQL created on demand."""
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+
+
+_WRITE_WAIT_SECONDS = 30.0
 
 
 def redact_url(url: str) -> str:
@@ -49,7 +54,26 @@ def _begin_sqlite(conn: sa.Connection) -> None:
     # Writers take the lock up front (IMMEDIATE): a deferred transaction that reads then
     # writes fails with SQLITE_BUSY_SNAPSHOT under WAL instead of waiting its turn.
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    if mode != "IMMEDIATE":
+        conn.exec_driver_sql(f"BEGIN {mode}")
+        return
+    # SQLite's own busy handler sleeps inside C and would freeze every green thread of the
+    # process, including the one holding the lock. Wait here instead, yielding while we wait.
+    raw = conn.connection.driver_connection
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline, delay = time.monotonic() + _WRITE_WAIT_SECONDS, 0.0005
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+    finally:
+        raw.execute("PRAGMA busy_timeout=30000")
 
 
 def ensure_database(url: str) -> None:

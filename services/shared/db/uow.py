@@ -7,9 +7,14 @@ from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from services.shared.bus.envelope import CloudEvent, new_traceparent
 from services.shared.bus.schemas import validate_event
+
+
+def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class UnitOfWork:
@@ -88,17 +93,11 @@ class UnitOfWork:
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
-        seen = self.connection.scalar(
-            sa.select(sa.literal(1))
-            .select_from(self._processed)
-            .where(self._processed.c.handler == handler, self._processed.c.event_id == event_id)
-        )
-        if seen:
-            return False
-        self.connection.execute(
-            self._processed.insert(), {"handler": handler, "event_id": event_id, "processed_at": time.time()}
-        )
-        return True
+        insert = _insert_for(self.connection.dialect.name)(self._processed).on_conflict_do_nothing()
+        inserted = self.connection.execute(
+            insert, {"handler": handler, "event_id": event_id, "processed_at": time.time()}
+        ).rowcount
+        return inserted == 1
 
     def commit(self) -> None:
         if self._transaction is None:

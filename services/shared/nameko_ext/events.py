@@ -60,7 +60,7 @@ class ReliableEventHandler(Consumer):
     def setup(self) -> None:
         settings = settings_of(self.container)
         self.max_attempts = settings.bus_max_attempts
-        self.retry_queues = [self.subscription.retry_queue(n) for n in range(1, len(settings.bus_retry_delays_ms) + 1)]
+        self.retry_queues = [self.subscription.retry_queue(delay) for delay in settings.bus_retry_delays_ms]
         connection = connect(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-setup")
         try:
             declare_subscription(

@@ -1,16 +1,22 @@
 """A tiny service used by the bus tests: it publishes probe events through its outbox and counts what it handles.
 
-Run as a process (``python -m tests.support.probe_service``) so tests can SIGKILL it mid-flight.
+Run as a process (``python -m services.shared.testing.probe_service``) so tests can SIGKILL it mid-flight.
 """
 from __future__ import annotations
 
-import eventlet
+import warnings
+
+# eventlet announces its maintenance mode on import; we know (docs/architecture.md).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
 import os  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
+from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -32,6 +38,8 @@ handled = sa.Table(
     sa.Column("event_id", sa.String(64), primary_key=True),
     sa.Column("n", sa.Integer, nullable=False),
     sa.Column("times", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("handled_at", sa.Float, nullable=False),
 )
 cures = sa.Table("cures", metadata, sa.Column("n", sa.Integer, primary_key=True))
 
@@ -51,7 +59,10 @@ def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
         handled.update().where(handled.c.event_id == event.id).values(times=handled.c.times + 1)
     ).rowcount
     if not updated:
-        uow.connection.execute(handled.insert(), {"event_id": event.id, "n": n, "times": 1})
+        created = datetime.fromisoformat(event.time).timestamp()
+        uow.connection.execute(
+            handled.insert(), {"event_id": event.id, "n": n, "times": 1, "created_at": created, "handled_at": time.time()}
+        )
 
 
 def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:
