@@ -1,0 +1,133 @@
+"""The @http entrypoint: bounds the body, authenticates, runs a worker and maps its result or error."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from eventlet.event import Event
+from nameko.exceptions import BadRequest, ContainerBeingKilled
+from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from services.shared.errors import MaillageError, TooLarge, Unauthorized, Unavailable
+from services.shared.web.capabilities import API_PREFIX, ApiOperation, FhirInteraction
+from services.shared.web.responses import (
+    FHIR_PREFIX,
+    error_response,
+    fhir_json,
+    internal_error,
+    is_fhir_path,
+    json_response,
+)
+from services.shared.web.server import EdgeRequest, SharedWebServer
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_MAX_BODY = 1_048_576
+_NOT_TOKEN_CHARS = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # RFC 6750 error_description charset
+
+
+class HttpEntrypoint(HttpRequestHandler):
+    server = SharedWebServer()
+
+    def __init__(
+        self, method: str, url: str, *, public: bool = False, fhir: FhirInteraction | None = None,
+        api: ApiOperation | None = None, max_body_bytes: int = DEFAULT_MAX_BODY, **kwargs: Any,
+    ) -> None:
+        # mistakes in a declaration should fail at import, not as a wrong document at run time
+        if fhir is not None and not is_fhir_path(url):
+            raise ValueError(f"{url}: a FHIR interaction must be served under {FHIR_PREFIX}.")
+        if api is not None and not url.startswith(API_PREFIX):
+            raise ValueError(f"{url}: an API operation must be served under {API_PREFIX}.")
+        # our own errors are answers, not faults: nameko then logs them as warnings, without alarm
+        expected = kwargs.pop("expected_exceptions", ())
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        super().__init__(method.upper(), url, expected_exceptions=(MaillageError, *expected), **kwargs)
+        self.public = public
+        self.fhir = fhir
+        self.api = api
+        self.max_body_bytes = max_body_bytes
+        self.is_fhir = is_fhir_path(url)
+
+    def handle_request(self, request: EdgeRequest) -> Response:
+        try:
+            self._admit(request)
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            event = Event()
+            self.container.spawn_worker(
+                self, args, kwargs, context_data=self.server.context_data_from_headers(request),
+                handle_result=partial(self.handle_result, event),
+            )
+            return self.response_from_result(event.wait())
+        except Exception as exc:  # noqa: BLE001 - mapped to a status below, unknown ones to a logged 500
+            return self.response_from_exception(exc)
+
+    def _admit(self, request: EdgeRequest) -> None:
+        """Reject before a worker is spent: a declared oversize body, a bad token, then an actual oversize body."""
+        limit = self.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(f"The request body is larger than the {limit} bytes this endpoint accepts.")
+        request.principal = None if self.public else self._authenticator().authenticate(
+            request.headers.get("Authorization")
+        )
+        request.shallow = False
+        # werkzeug stops a chunked body quietly at the cap: one byte more tells "exactly full" from "too big"
+        request.max_content_length = limit + 1
+        try:
+            too_large = len(request.get_data(cache=True)) > limit  # read now, before a worker is spent
+        except RequestEntityTooLarge:
+            too_large = True
+        if too_large:
+            raise TooLarge(f"The request body is larger than the {limit} bytes this endpoint accepts.")
+
+    def _authenticator(self) -> Any:
+        authenticator = self.server.authenticator
+        if authenticator is None:  # a request raced the container's stop
+            raise Unavailable("The service is shutting down; retry.")
+        return authenticator
+
+    def response_from_result(self, result: Any) -> Response:
+        """A Response as is; else `body`, `(status, body)` or `(status, headers, body)` with a JSON body."""
+        if isinstance(result, Response):
+            return result
+        status, headers, body = 200, None, result
+        if isinstance(result, tuple):
+            status, headers, body = result if len(result) == 3 else (result[0], None, result[1])
+        if body is None:
+            return Response(status=status, headers=headers)
+        if isinstance(body, (str, bytes)):
+            return Response(body, status=status, headers=headers)
+        return (fhir_json if self.is_fhir else json_response)(body, status=status, headers=headers)
+
+    def response_from_exception(self, exc: BaseException) -> Response:
+        if isinstance(exc, MaillageError):
+            headers = {"WWW-Authenticate": bearer_challenge(exc.message)} if isinstance(exc, Unauthorized) else None
+            return error_response(
+                exc.status, exc.code, exc.message, fhir=self.is_fhir, expression=exc.expression, headers=headers
+            )
+        if isinstance(exc, ContainerBeingKilled):
+            return error_response(503, "transient", "The service is shutting down; retry.", fhir=self.is_fhir)
+        if isinstance(exc, (*self.expected_exceptions, BadRequest)):
+            return error_response(400, "invalid", str(exc), fhir=self.is_fhir)
+        return internal_error(exc, fhir=self.is_fhir, route=self.url)
+
+
+def bearer_challenge(description: str) -> str:
+    safe = _NOT_TOKEN_CHARS.sub("?", description)
+    return f'Bearer error="invalid_token", error_description="{safe}"'
+
+
+def http(
+    method: str, url: str, *, public: bool = False, fhir: FhirInteraction | None = None,
+    api: ApiOperation | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
+    expected_exceptions: type[BaseException] | tuple[type[BaseException], ...] = (),
+) -> Callable[[F], F]:
+    """Declare an HTTP entrypoint on the process-wide listener; authenticated unless `public`."""
+    decorator: Callable[[F], F] = HttpEntrypoint.decorator(
+        method, url, public=public, fhir=fhir, api=api, max_body_bytes=max_body_bytes,
+        expected_exceptions=expected_exceptions,
+    )
+    return decorator

@@ -1,0 +1,318 @@
+"""One HTTP listener per bind address, shared by every nameko container of the process."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import eventlet
+from eventlet import wsgi
+from nameko.exceptions import ConfigurationError
+from nameko.web.server import BindAddress, HttpOnlyProtocol, WebServer, parse_address
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from services.shared.nameko_ext.config import settings_of
+from services.shared.settings import Settings
+from services.shared.web import readiness
+from services.shared.web.capabilities import capability_statement, openapi_document
+from services.shared.web.responses import (
+    error_response,
+    fhir_json,
+    internal_error,
+    is_fhir_path,
+    json_response,
+)
+
+_log = logging.getLogger(__name__)
+
+# the default registry is the process registry: bus and database metrics land there too
+REQUESTS = Counter(
+    "maillage_http_requests_total", "HTTP requests answered.", ["method", "route", "status"], registry=REGISTRY
+)
+LATENCY = Histogram(
+    "maillage_http_request_duration_seconds", "Time to produce an HTTP response.", ["method", "route"],
+    registry=REGISTRY,
+)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+IDLE_TIMEOUT_SECONDS = 75
+_PLACEHOLDER = re.compile(r"<[^>]*>")
+UNMATCHED = "unmatched"  # the route label of 404s, so scanners cannot blow up label cardinality
+
+
+class EdgeRequest(Request):
+    """The request handlers receive: werkzeug's, plus the matched path values and the caller."""
+
+    path_values: dict[str, Any]
+    principal: Any = None  # a services.shared.auth.Principal; None on public routes
+
+
+class RoutingApp:
+    """The WSGI app: matches against the live set of routes, rebuilt when one (un)registers."""
+
+    def __init__(self) -> None:
+        self._providers: list[Any] = []
+        self._map: Map | None = None
+        self._builtins: dict[str, Callable[[Request], Response]] = {
+            "/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics,
+            "/fhir/metadata": self._metadata, "/api/v1/openapi.json": self._openapi,
+        }
+
+    @property
+    def providers(self) -> Iterable[Any]:
+        return tuple(self._providers)
+
+    def register(self, provider: Any) -> None:
+        methods = set(provider.method.split(","))
+        for other in self._providers:
+            if _shape(other.url) == _shape(provider.url) and methods & set(other.method.split(",")):
+                raise ConfigurationError(
+                    f"{provider.method} {provider.url} is declared by both {_name(other)} and {_name(provider)}."
+                )
+        if provider.url in self._builtins:
+            raise ConfigurationError(f"{provider.url} is served by the web server itself ({_name(provider)}).")
+        self._providers.append(provider)
+        self._map = None
+
+    def unregister(self, provider: Any) -> None:
+        if provider in self._providers:
+            self._providers.remove(provider)
+            self._map = None
+
+    def url_map(self) -> Map:
+        if self._map is None:
+            rules = [Rule(path, methods=["GET"], endpoint=handler) for path, handler in self._builtins.items()]
+            for provider in self._providers:
+                rule = provider.get_url_rule()
+                rule.endpoint = provider
+                rules.append(rule)
+            # no trailing-slash redirects: they would answer with an HTML page
+            self._map = Map(rules, strict_slashes=False, merge_slashes=False)
+        return self._map
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # eventlet's input stream ends at the body's end, chunked or not; saying so lets werkzeug
+        # read chunked bodies (it returns an empty one otherwise) and cap them at max_content_length
+        environ.setdefault("wsgi.input_terminated", True)
+        request = EdgeRequest(environ, shallow=True)  # the entrypoint unsets shallow once it takes the body
+        started = time.perf_counter()
+        route, response = self._dispatch(request)
+        method = request.method if request.method in _METHODS else "OTHER"
+        REQUESTS.labels(method, route, str(response.status_code)).inc()
+        LATENCY.labels(method, route).observe(time.perf_counter() - started)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: EdgeRequest) -> tuple[str, Response]:
+        fhir = is_fhir_path(request.path)
+        try:
+            rule, values = self.url_map().bind_to_environ(request.environ).match(return_rule=True)
+        except MethodNotAllowed as exc:
+            allow = ", ".join(sorted(exc.valid_methods or ()))
+            message = f"{request.method} is not allowed here; use {allow}."
+            return UNMATCHED, error_response(405, "not-supported", message, fhir=fhir, headers={"Allow": allow})
+        except HTTPException as exc:
+            code = exc.code or 404
+            message = "No resource or operation at this address." if code == 404 else (exc.description or "")
+            return UNMATCHED, error_response(code, "not-found" if code == 404 else "invalid", message, fhir=fhir)
+        request.path_values = dict(values)
+        # built-in routes map to our own methods, the others to nameko entrypoints
+        handle = getattr(rule.endpoint, "handle_request", rule.endpoint)
+        try:
+            return rule.rule, handle(request)
+        except Exception as exc:  # noqa: BLE001 - entrypoints map their own errors; this is a bug in ours
+            return rule.rule, internal_error(exc, fhir=fhir, route=rule.rule)
+
+    def _healthz(self, request: Request) -> Response:
+        return json_response({"status": "pass"}, headers={"Cache-Control": "no-store"})
+
+    def _readyz(self, request: Request) -> Response:
+        results = readiness.run_checks()
+        checks = {
+            name: {"status": "pass"} if reason is None else {"status": "fail", "reason": reason}
+            for name, reason in results.items()
+        }
+        ready = all(reason is None for reason in results.values())
+        body = {"status": "pass" if ready else "fail", "checks": checks}
+        return json_response(body, status=200 if ready else 503, headers={"Cache-Control": "no-store"})
+
+    def _metrics(self, request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+    def _metadata(self, request: Request) -> Response:
+        return fhir_json(capability_statement(self.providers, request.host_url.rstrip("/") + "/fhir"))
+
+    def _openapi(self, request: Request) -> Response:
+        return json_response(openapi_document(self.providers))
+
+
+def _shape(url: str) -> str:
+    """`/Patient/<id>` and `/Patient/<int:pid>` are the same route to a client."""
+    return _PLACEHOLDER.sub("<>", url)
+
+
+def _name(provider: Any) -> str:
+    container = getattr(provider, "container", None)
+    return f"{getattr(container, 'service_name', '?')}.{getattr(provider, 'method_name', '?')}"
+
+
+class Listener:
+    """The socket, accept loop and live route set for one bind address, refcounted by containers."""
+
+    def __init__(self, address: BindAddress, settings: Settings) -> None:
+        self.address = address
+        self.settings = settings
+        self.users = 0
+        self.app = RoutingApp()
+        self.authenticator: Any = None
+        self._sock: Any = None
+        self._server: wsgi.Server | None = None
+        self._accepting: eventlet.greenthread.GreenThread | None = None
+        self._connections = eventlet.GreenPool()
+
+    def start(self) -> None:
+        if self._sock is not None:
+            return
+        # built once per listener, not per request; imported late so a process without HTTP needs no keys
+        from services.shared.auth import authenticator_from_settings
+
+        self.authenticator = authenticator_from_settings(self.settings)
+        # no SO_REUSEPORT: a second `maillage up` on the same port must fail, not silently share it
+        self._sock = eventlet.listen(self.address, reuse_port=False)
+        self._sock.settimeout(None)  # kombu may have set a global default socket timeout
+        self._server = wsgi.Server(
+            self._sock, self._sock.getsockname(), self.app, protocol=HttpOnlyProtocol, debug=False,
+            log=_log,
+            # no access log: request lines carry query strings such as ?identifier=<INS>; metrics count instead
+            log_output=False,
+            # idle keep-alive connections must not hold a green thread forever; above ingress idle timeouts
+            socket_timeout=IDLE_TIMEOUT_SECONDS,
+        )
+        # owned by the listener, not by a container, so it outlives the container that started it
+        self._accepting = eventlet.spawn(self._accept)
+
+    def _accept(self) -> None:
+        while self._server is not None:
+            try:
+                sock, addr = self._sock.accept()
+            except OSError:
+                if self._server is None:
+                    return
+                _log.exception("accept failed on %s:%s", *self.address)
+                eventlet.sleep(0.1)  # e.g. out of file descriptors: do not spin
+                continue
+            sock.settimeout(self._server.socket_timeout)
+            self._connections.spawn_n(self._serve, sock, addr)
+
+    def _serve(self, sock: Any, addr: Any) -> None:
+        server = self._server
+        if server is None:
+            sock.close()
+            return
+        try:
+            server.process_request([addr, sock, wsgi.STATE_IDLE])
+        except OSError:
+            # a client that resets or vanishes is routine, not a fault of ours (see nameko issue #368)
+            _log.debug("connection from a client ended abruptly", exc_info=True)
+
+    def close(self) -> None:
+        self._server = None
+        if self._accepting is not None:
+            self._accepting.kill()
+        if self._sock is not None:
+            self._sock.close()
+        current = eventlet.getcurrent()
+        for connection in list(self._connections.coroutines_running):
+            if connection is not current:
+                connection.kill()
+
+
+_listeners: dict[BindAddress, Listener] = {}
+
+
+def acquire(address: BindAddress, settings: Settings) -> Listener:
+    listener = _listeners.get(address)
+    if listener is None:
+        listener = _listeners[address] = Listener(address, settings)
+    listener.users += 1
+    return listener
+
+
+def release(listener: Listener) -> None:
+    listener.users -= 1
+    if listener.users <= 0:
+        _listeners.pop(listener.address, None)
+        listener.close()
+
+
+class SharedWebServer(WebServer):
+    """A container's handle on the process-wide listener for its bind address.
+
+    nameko shares a WebServer only within one container; each container gets one of these
+    instead, and they share a `Listener`: the first to start listens, the last to stop closes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._listener: Listener | None = None
+        self.settings: Settings | None = None
+        self._started = False
+
+    # nameko introspects extensions with getmembers(): properties here must be cheap and side-effect free
+    @property
+    def bind_addr(self) -> BindAddress | None:
+        return self._listener.address if self._listener is not None else None
+
+    @property
+    def authenticator(self) -> Any:
+        """The listener's Authenticator, None outside setup()..stop()."""
+        return self._listener.authenticator if self._listener is not None else None
+
+    def setup(self) -> None:
+        self.settings = settings_of(self.container)
+        self._listener = acquire(parse_address(self.settings.http_address), self.settings)
+
+    def start(self) -> None:
+        assert self._listener is not None, "nameko calls setup() before start()"
+        self._listener.start()
+        # routes go live only now: before start() the container's dependencies are not running
+        for provider in self._providers:
+            self._listener.app.register(provider)
+        self._started = True
+
+    def register_provider(self, provider: Any) -> None:
+        super().register_provider(provider)
+        if self._started and self._listener is not None:
+            self._listener.app.register(provider)
+
+    def unregister_provider(self, provider: Any) -> None:
+        if self._listener is not None:
+            self._listener.app.unregister(provider)
+        super().unregister_provider(provider)
+
+    def stop(self) -> None:
+        self.wait_for_providers()  # our entrypoints unregister as they stop; in-flight requests finish
+        self._release()
+
+    def kill(self) -> None:
+        # entrypoints are not told to unregister on kill; dead routes must not stay reachable
+        for provider in list(self._providers):
+            self.unregister_provider(provider)
+        self._release()
+
+    def _release(self) -> None:
+        self._started = False
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            release(listener)
+
+    def get_wsgi_app(self) -> RoutingApp:
+        assert self._listener is not None, "only available between setup() and stop()"
+        return self._listener.app
+
+    def context_data_from_headers(self, request: Request) -> dict[str, str]:
+        traceparent = request.headers.get("traceparent")
+        return {"traceparent": traceparent} if traceparent else {}
