@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
@@ -39,6 +40,7 @@ class UnitOfWork:
         self._connection: sa.Connection | None = None
         self._transaction: sa.RootTransaction | None = None
         self.published: list[CloudEvent] = []
+        self._unwritten: list[dict[str, Any]] = []
         self.committed = False
 
     @property
@@ -77,8 +79,7 @@ class UnitOfWork:
             traceparent=new_traceparent(self._traceparent),
         )
         validate_event(event)
-        self.connection.execute(
-            self._outbox.insert(),
+        self._unwritten.append(
             {
                 "event_id": event.id,
                 "event_type": event.type,
@@ -86,10 +87,16 @@ class UnitOfWork:
                 "body": event.to_json(),
                 "created_at": time.time(),
                 "attempts": 0,
-            },
+            }
         )
         self.published.append(event)
         return event
+
+    def flush(self) -> None:
+        """Write the events published so far to the outbox (one statement for all of them)."""
+        if self._unwritten:
+            rows, self._unwritten = self._unwritten, []
+            self.connection.execute(self._outbox.insert(), rows)
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
@@ -99,12 +106,33 @@ class UnitOfWork:
         ).rowcount
         return inserted == 1
 
+    def follow(self, traceparent: str | None) -> None:
+        """Events published from now on continue this trace (a batch handles several traces)."""
+        self._traceparent = traceparent
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run a block that is undone alone if it raises, leaving the rest of the transaction intact."""
+        self.flush()
+        nested = self.connection.begin_nested()
+        try:
+            yield
+            self.flush()
+        except BaseException:
+            self._unwritten.clear()
+            nested.rollback()
+            raise
+        nested.commit()
+
     def commit(self) -> None:
         if self._transaction is None:
             raise RuntimeError("the unit of work is used outside its `with` block")
+        self.flush()
         self._transaction.commit()
         self.committed = True
 
     def rollback(self) -> None:
+        self._unwritten.clear()
+        self.published.clear()
         if self._transaction is not None and self._transaction.is_active:
             self._transaction.rollback()

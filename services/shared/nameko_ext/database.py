@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 
+from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent
 from services.shared.bus.relay import OutboxRelay
 from services.shared.bus.relay_worker import RelayWorker
@@ -19,8 +21,10 @@ class ServiceDatabase:
     """What a worker sees: units of work and once-only event handling. No nameko inside."""
 
     def __init__(self, engine: sa.Engine, service: str, tables: tuple[sa.Table, sa.Table],
-                 on_commit: Callable[[], None], traceparent: str | None = None) -> None:
+                 on_commit: Callable[[], None], traceparent: str | None = None,
+                 batch: EventBatch | None = None) -> None:
         self.engine = engine
+        self._batch = batch
         self.service = service
         self._outbox, self._processed = tables
         self._on_commit = on_commit
@@ -31,8 +35,20 @@ class ServiceDatabase:
                           on_commit=self._on_commit, traceparent=self._traceparent)
 
     def handle_once(self, event: CloudEvent, handler: Callable[..., Any], *, name: str | None = None, **deps: Any) -> bool:
-        """Run ``handler(event, uow=..., **deps)`` and commit, unless this handler already processed the event."""
+        """Run ``handler(event, uow=..., **deps)`` once per event: a redelivered event is skipped.
+
+        Inside a batch the handler runs in a savepoint of the batch's transaction, committed
+        when the batch ends; otherwise in a transaction of its own, committed here.
+        """
         handler_name = name or f"{handler.__module__}.{handler.__qualname__}"
+        if self._batch is not None:
+            uow = self._batch.shared_uow(self.uow)
+            uow.follow(event.traceparent)
+            with uow.savepoint() if self._batch.careful else nullcontext():
+                if not uow.claim(event.id, handler_name):
+                    return False
+                handler(event, uow=uow, **deps)
+            return True
         with UnitOfWork(self.engine, service=self.service, outbox=self._outbox, processed=self._processed,
                         on_commit=self._on_commit, traceparent=event.traceparent) as uow:
             if not uow.claim(event.id, handler_name):
@@ -75,5 +91,6 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> ServiceDatabase:
         assert self.engine is not None
         wake = self.worker.wake if self.worker is not None else (lambda: None)
+        batch = worker_ctx.args[0] if worker_ctx.args and isinstance(worker_ctx.args[0], EventBatch) else None
         return ServiceDatabase(self.engine, self.container.service_name, self.bus_tables, wake,
-                               worker_ctx.data.get("traceparent"))
+                               worker_ctx.data.get("traceparent"), batch)

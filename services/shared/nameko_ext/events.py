@@ -1,28 +1,30 @@
 """Reliable event consumption for nameko: ack after commit, bounded retries with backoff, then a dead letter.
 
 Replaces nameko's ``event_handler``, which acks a message whose handler raised (the event is lost)
-or requeues it forever, and whose queues only exist once the consumer has started.
+or requeues it forever, and whose queues only exist once the consumer has started. Deliveries that
+arrive together are handled by one worker as an ``EventBatch`` (see services.shared.bus.batch).
 """
 from __future__ import annotations
 
+import functools
 import logging
-from functools import partial
+from collections.abc import Callable
 from typing import Any
 
-import amqp
-from eventlet.semaphore import Semaphore
+import eventlet
 from kombu import Queue
 from nameko.exceptions import ContainerBeingKilled
+from nameko.extensions import register_entrypoint
 from nameko.messaging import Consumer, QueueConsumer
 
-from services.shared.bus.amqp import connect
+from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
-from services.shared.bus.failures import (
-    ATTEMPT_HEADER, DeadLetter, attempt_of, decide, failure_headers,
-)
+from services.shared.bus.failures import ATTEMPT_HEADER, DeadLetter, attempt_of, decide, failure_headers
+from services.shared.bus.redaction import safe_error_text
 from services.shared.bus.topology import DEAD_LETTER_EXCHANGE, Subscription, declare_subscription
 from services.shared.errors import Invalid
 from services.shared.nameko_ext.config import Undecodable, settings_of
+from services.shared.nameko_ext.republisher import Republisher
 
 log = logging.getLogger(__name__)
 
@@ -37,47 +39,41 @@ class ReliableQueueConsumer(QueueConsumer):
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = partial(provider.reject_undecodable)
+            consumer.on_decode_error = provider.reject_undecodable
         return consumers
 
 
 class ReliableEventHandler(Consumer):
     queue_consumer = ReliableQueueConsumer()
 
-    def __init__(self, *event_types: str, handler: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *event_types: str, handler: str, batch_max: int = 200, **kwargs: Any) -> None:
         if not event_types:
             raise ValueError("name at least one event type to handle")
         self.event_types = tuple(event_types)
         self.handler_name = handler
-        self._publisher: amqp.Connection | None = None
-        self._publish_lock = Semaphore()
+        self.batch_max = batch_max
+        self._pending: list[tuple[CloudEvent, Any]] = []
+        self._flush_scheduled = False
         super().__init__(queue=None, **kwargs)
 
     @property
     def subscription(self) -> Subscription:
-        return Subscription(self.container.service_name, self.handler_name or self.method_name, self.event_types)
+        return Subscription(self.container.service_name, self.handler_name, self.event_types)
 
     def setup(self) -> None:
         settings = settings_of(self.container)
         self.max_attempts = settings.bus_max_attempts
         self.retry_queues = [self.subscription.retry_queue(delay) for delay in settings.bus_retry_delays_ms]
-        connection = connect(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-setup")
-        try:
-            declare_subscription(
-                connection.channel(), self.subscription,
-                delivery_limit=settings.bus_delivery_limit, retry_delays_ms=settings.bus_retry_delays_ms,
-            )
-        finally:
-            connection.close()
+        self.republisher = Republisher(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-failures")
+        with self.republisher.channel() as channel:
+            declare_subscription(channel, self.subscription, delivery_limit=settings.bus_delivery_limit,
+                                 retry_delays_ms=settings.bus_retry_delays_ms)
         self.queue = Queue(self.subscription.queue, no_declare=True)
         super().setup()
 
     def stop(self) -> None:
         super().stop()
-        with self._publish_lock:
-            if self._publisher is not None:
-                self._publisher.collect()
-                self._publisher = None
+        self.republisher.close()
 
     def handle_message(self, body: Any, message: Any) -> None:
         try:
@@ -87,65 +83,76 @@ class ReliableEventHandler(Consumer):
         except MalformedEnvelope as exc:
             self._give_up(message, Invalid(f"malformed event envelope: {exc}"), attempt_of(message.headers))
             return
-        context_data = {"event_id": event.id, "traceparent": event.traceparent, "event_type": event.type}
-        try:
-            self.container.spawn_worker(
-                self, (event,), {}, context_data=context_data, handle_result=partial(self.handle_result, message)
-            )
-        except ContainerBeingKilled:
-            self.queue_consumer.requeue_message(message)
+        self._pending.append((event, message))
+        if len(self._pending) >= self.batch_max:
+            self._flush()
+        elif not self._flush_scheduled:
+            # Deliveries that arrived together are already scheduled: flush after them.
+            self._flush_scheduled = True
+            eventlet.spawn_after(0, self._flush)
 
-    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
-        if exc_info is not None:
-            error = exc_info[1]
-            attempt = attempt_of(message.headers)
-            decision = decide(
-                attempt, max_attempts=self.max_attempts, retry_queues=self.retry_queues,
-                permanent=isinstance(error, Invalid),
-            )
-            try:
-                if isinstance(decision, DeadLetter):
-                    self._give_up(message, error, attempt)
-                    return
-                self._republish(message, exchange="", routing_key=decision.queue, headers={ATTEMPT_HEADER: decision.attempt})
-                log.warning("handler failed, retrying", extra={"queue": self.subscription.queue, "attempt": attempt})
-            except Exception:
-                # Could not park the message: leave it unacked so the broker redelivers it.
-                log.exception("could not schedule a retry; the broker will redeliver")
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        deliveries, self._pending = self._pending, []
+        if not deliveries:
+            return
+        batch = EventBatch([event for event, _ in deliveries])
+        messages = [message for _, message in deliveries]
+        first = batch.events[0]
+        context = {"event_id": first.id, "traceparent": first.traceparent, "batch_size": len(batch)}
+        try:
+            self.container.spawn_worker(self, (batch,), {}, context_data=context,
+                                        handle_result=functools.partial(self.handle_batch_result, messages))
+        except ContainerBeingKilled:
+            for message in messages:
                 self.queue_consumer.requeue_message(message)
+
+    def handle_batch_result(self, messages: list[Any], worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        batch: EventBatch = worker_ctx.args[0]
+        for index, message in enumerate(messages):
+            error = exc_info[1] if exc_info is not None else batch.failures.get(index)
+            if error is None:
+                self.queue_consumer.ack_message(message)
+            else:
+                self._after_failure(message, error)
+        return result, exc_info
+
+    def _after_failure(self, message: Any, error: BaseException) -> None:
+        attempt = attempt_of(message.headers)
+        decision = decide(attempt, max_attempts=self.max_attempts, retry_queues=self.retry_queues,
+                          permanent=isinstance(error, Invalid))
+        try:
+            if isinstance(decision, DeadLetter):
+                self._give_up(message, error, attempt)
                 return
+            self.republisher.publish(message, exchange="", routing_key=decision.queue,
+                                     headers={ATTEMPT_HEADER: decision.attempt})
+        except Exception:
+            # Could not park the message: leave it to the broker, which redelivers it.
+            log.exception("could not schedule a retry; the broker will redeliver")
+            self.queue_consumer.requeue_message(message)
+            return
         self.queue_consumer.ack_message(message)
 
     def reject_undecodable(self, message: Any, exc: Exception) -> None:
         self._give_up(message, Invalid(f"undecodable message ({exc.__class__.__name__})"), attempt_of(message.headers))
 
     def _give_up(self, message: Any, error: BaseException, attempts: int) -> None:
-        from services.shared.bus.redaction import safe_error_text
-
         headers = failure_headers(self.subscription.queue, error, attempts, describe=safe_error_text)
-        self._republish(message, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.subscription.queue, headers=headers)
+        self.republisher.publish(message, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.subscription.queue,
+                                 headers=headers)
         log.error("event dead-lettered", extra={"queue": self.subscription.queue, "error_type": headers["x-maillage-error-type"]})
         self.queue_consumer.ack_message(message)
 
-    def _republish(self, message: Any, *, exchange: str, routing_key: str, headers: dict[str, Any]) -> None:
-        """Publish a copy (same body and id) with a broker confirm, before the original is acked."""
-        properties = dict(message.properties)
-        merged = {**(message.headers or {}), **headers}
-        copy = amqp.Message(
-            message.body,
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=2,
-            message_id=properties.get("message_id"),
-            type=properties.get("type"),
-            application_headers=merged,
-        )
-        with self._publish_lock:
-            if self._publisher is None or not self._publisher.connected:
-                self._publisher = connect(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-failures")
-                self._publisher.confirm_publish = True
-                self._channel = self._publisher.channel()
-            self._channel.basic_publish_confirm(copy, exchange=exchange, routing_key=routing_key, confirm_timeout=30)
 
+def event_handler(*event_types: str, handler: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Decorate ``def on_x(self, event: CloudEvent)``; its queue is ``<service>.<handler or method name>``."""
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def run_batch(service: Any, batch: EventBatch) -> None:
+            batch.run(lambda event: method(service, event))
 
-event_handler = ReliableEventHandler.decorator
+        register_entrypoint(run_batch, ReliableEventHandler(*event_types, handler=handler or method.__name__, **options))
+        return run_batch
+
+    return decorate

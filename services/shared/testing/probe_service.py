@@ -22,6 +22,7 @@ from typing import Any  # noqa: E402
 
 import sqlalchemy as sa  # noqa: E402
 from nameko.rpc import rpc  # noqa: E402
+from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
 
 from services.shared.bus.envelope import CloudEvent  # noqa: E402
 from services.shared.bus.schemas import add_schema_dir  # noqa: E402
@@ -55,14 +56,11 @@ def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
         cured = uow.connection.scalar(sa.select(cures.c.n).where(cures.c.n == n))
         if cured is None:
             raise PoisonError(f"probe {n} is poisoned")
-    updated = uow.connection.execute(
-        handled.update().where(handled.c.event_id == event.id).values(times=handled.c.times + 1)
-    ).rowcount
-    if not updated:
-        created = datetime.fromisoformat(event.time).timestamp()
-        uow.connection.execute(
-            handled.insert(), {"event_id": event.id, "n": n, "times": 1, "created_at": created, "handled_at": time.time()}
-        )
+    created = datetime.fromisoformat(event.time).timestamp()
+    row = {"event_id": event.id, "n": n, "times": 1, "created_at": created, "handled_at": time.time()}
+    insert = (postgresql.insert if uow.connection.dialect.name == "postgresql" else sqlite.insert)(handled)
+    # Counts deliveries that reach the effect: exactly-once handling keeps `times` at 1.
+    uow.connection.execute(insert.on_conflict_do_update(index_elements=["event_id"], set_={"times": handled.c.times + 1}), row)
 
 
 def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:
