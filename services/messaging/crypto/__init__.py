@@ -1,0 +1,1 @@
+"""Secure-message crypto of the messaging service: MIME building and CMS (S/MIME) sign/encrypt."""

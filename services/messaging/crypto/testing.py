@@ -1,0 +1,156 @@
+"""Throwaway CA and end-entity certificates for tests, demos and the dev environment only."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from .certs import PrivateKey
+
+KeyKind = Literal["rsa", "ec"]
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A certificate with its private key (and the CA that issued it, if any)."""
+
+    cert: x509.Certificate
+    key: PrivateKey
+    issuer: Identity | None = None
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def key_pem(self) -> bytes:
+        return self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
+        """Write ``<stem>.pem`` and ``<stem>.key`` (for ``openssl``, for instance)."""
+        cert_path, key_path = directory / f"{stem}.pem", directory / f"{stem}.key"
+        cert_path.write_bytes(self.cert_pem)
+        key_path.write_bytes(self.key_pem)
+        return cert_path, key_path
+
+
+@functools.cache
+def cached_key(kind: KeyKind, label: str, size: int = 2048, curve: str = "secp256r1") -> PrivateKey:
+    """One key per (kind, label, size, curve) per process: RSA key generation is slow."""
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=size)
+    return ec.generate_private_key(_CURVES[curve])
+
+
+def make_ca(
+    name: str = "Maillage Test CA", *, kind: KeyKind = "rsa", now: datetime | None = None
+) -> Identity:
+    now = now or datetime.now(UTC)
+    key = cached_key(kind, f"ca:{name}")
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Maillage (test)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+        ]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(usage_flags(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return Identity(cert, key)
+
+
+def make_identity(
+    ca: Identity,
+    name: str,
+    *,
+    kind: KeyKind = "rsa",
+    email: str | None = None,
+    key_size: int = 2048,
+    curve: str = "secp256r1",
+    key_usage: x509.KeyUsage | None = None,
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> Identity:
+    """An end-entity certificate for ``name``, fit for S/MIME signing and encryption by default."""
+    now = datetime.now(UTC)
+    key = cached_key(kind, name, key_size, curve)
+    email = email or f"{name.lower().replace(' ', '.')}@test.mssante.fr"
+    if key_usage is None:
+        key_usage = usage_flags(
+            digital_signature=True, key_encipherment=kind == "rsa", key_agreement=kind == "ec"
+        )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, name),
+                ]
+            )
+        )
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before or now - timedelta(hours=1))
+        .not_valid_after(not_after or now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage, critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
+        )
+        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
+        )
+    )
+    return Identity(builder.sign(ca.key, hashes.SHA256()), key, ca)
+
+
+def usage_flags(**enabled: bool) -> x509.KeyUsage:
+    """A KeyUsage with only the named flags set, e.g. ``usage_flags(digital_signature=True)``."""
+    flags = dict.fromkeys(
+        (
+            "digital_signature",
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "key_cert_sign",
+            "crl_sign",
+            "encipher_only",
+            "decipher_only",
+        ),
+        False,
+    )
+    flags.update(enabled)
+    return x509.KeyUsage(**flags)
