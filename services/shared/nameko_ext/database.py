@@ -15,6 +15,7 @@ from services.shared.bus.relay_worker import RelayWorker
 from services.shared.db.engine import make_engine
 from services.shared.db.uow import UnitOfWork
 from services.shared.nameko_ext.config import settings_of
+from services.shared.web.readiness import broker_check, register_check, unregister_check
 
 
 class ServiceDatabase:
@@ -71,6 +72,13 @@ class Database(DependencyProvider):
         settings = settings_of(self.container)
         self.settings = settings
         self.engine = make_engine(settings.database_url_for(self.container.service_name))
+        register_check(f"{self.container.service_name}.database", self._ping)
+        register_check("broker", broker_check(self.container.config["AMQP_URI"]))
+
+    def _ping(self) -> None:
+        assert self.engine is not None
+        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as connection:
+            connection.execute(sa.text("SELECT 1"))
 
     def start(self) -> None:
         if self.run_relay and self.engine is not None:
@@ -81,6 +89,7 @@ class Database(DependencyProvider):
             self.container.spawn_managed_thread(self.worker.run, identifier=f"{self.container.service_name}.relay")
 
     def stop(self) -> None:
+        unregister_check(f"{self.container.service_name}.database")
         if self.worker is not None:
             self.worker.stop()
         if self.engine is not None:

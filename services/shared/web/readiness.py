@@ -61,3 +61,13 @@ def safe_reason(exc: BaseException) -> str:
         text = pattern.sub(replacement, text)
     reason = f"{type(exc).__name__}: {text}"
     return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+
+
+def broker_check(amqp_uri: str) -> Callable[[], None]:
+    """A check that opens (and closes) a connection to the broker."""
+    def check() -> None:
+        from services.shared.bus.amqp import connect
+
+        connect(amqp_uri, name="maillage-readiness").close()
+
+    return check
