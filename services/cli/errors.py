@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+import sqlalchemy.exc
 import typer
 
 from services.shared.errors import MaillageError
@@ -32,6 +33,10 @@ def guarded(main: Callable[[], Any]) -> None:
         if isinstance(exc, FileNotFoundError) and exc.filename:
             message = f"No such file: {exc.filename}"
         print(f"maillage: {message}", file=sys.stderr)
+        sys.exit(1)
+    except sqlalchemy.exc.OperationalError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else exc.__class__.__name__
+        print(f"maillage: the database cannot be used ({reason}); check DATABASE_URL.", file=sys.stderr)
         sys.exit(1)
     except ConnectionError as exc:
         print(f"maillage: cannot reach a required service ({exc.__class__.__name__}: {exc}).", file=sys.stderr)

@@ -153,7 +153,7 @@ def configure_logging(service: str, settings: Settings) -> None:
         raise SettingsError(f"MAILLAGE_LOG_LEVEL must be a logging level name, not {settings.log_level!r}.")
 
     def add_identity(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-        event_dict["service"] = service
+        event_dict.setdefault("service", service)  # a worker binds its own service name
         for key in CONTEXT_KEYS:
             event_dict.setdefault(key, None)
         return event_dict
