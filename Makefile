@@ -22,7 +22,7 @@ run: install services
 
 test: install
 	scripts/ensure-services.sh rabbitmq postgres
-	MAILLAGE_TEST_DATABASES=sqlite,postgresql $(BIN)/python -m pytest -q -p no:cacheprovider
+	MAILLAGE_TEST_DATABASES=$$($(BIN)/python scripts/test-databases.py) $(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-sqlite: install services
 	MAILLAGE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -q -p no:cacheprovider
