@@ -54,19 +54,22 @@ def test_every_event_is_handled_exactly_once_across_crashes(amqp_uri: str, make_
            "MAILLAGE_RELAY_LEASE_SECONDS": "2", "MAILLAGE_RELAY_BATCH_SIZE": "200", "MAILLAGE_LOG_LEVEL": "ERROR"}
 
     process = start_probe(env)
-    for fraction in (0.25, 0.5):
-        wait_until_handled(engine, int(TOTAL * fraction))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        process = start_probe(env)
-    wait_until_handled(engine, int(TOTAL * 0.75))
-    subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "-p", vhost, "test: connection cut"],
-                   check=True, capture_output=True, timeout=60)
     try:
+        for fraction in (0.25, 0.5):
+            wait_until_handled(engine, int(TOTAL * fraction))
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process = start_probe(env)
+        wait_until_handled(engine, int(TOTAL * 0.75))
+        subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "-p", vhost, "test: connection cut"],
+                       check=True, capture_output=True, timeout=60)
         wait_until_handled(engine, TOTAL)
-    finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
     with engine.connect() as conn:
         times = dict(conn.execute(sa.select(handled.c.times, sa.func.count()).group_by(handled.c.times)).all())

@@ -100,11 +100,16 @@ class UnitOfWork:
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
-        insert = _insert_for(self.connection.dialect.name)(self._processed).on_conflict_do_nothing()
-        inserted = self.connection.execute(
+        # RETURNING, not rowcount: some drivers report -1 for INSERT … ON CONFLICT DO NOTHING.
+        insert = (
+            _insert_for(self.connection.dialect.name)(self._processed)
+            .on_conflict_do_nothing()
+            .returning(self._processed.c.event_id)
+        )
+        row = self.connection.execute(
             insert, {"handler": handler, "event_id": event_id, "processed_at": time.time()}
-        ).rowcount
-        return inserted == 1
+        ).first()
+        return row is not None
 
     def follow(self, traceparent: str | None) -> None:
         """Events published from now on continue this trace (a batch handles several traces)."""
