@@ -77,3 +77,29 @@ def test_poison_event_is_dead_lettered_then_replayed_once(probe) -> None:  # typ
     assert store.replay(letter.message_id, queues=["probe.count"]) == 1
     assert wait_for(lambda: handled_rows(engine)) == [(1000, 1)]
     assert store.list(queues=["probe.count"]) == []
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"\x00not json at all", "application/cloudevents+json"),
+    (b'{"id": "x", "type": "probe.counted"}', "application/cloudevents+json"),
+    (b'{"n": 1}', "application/json"),
+])
+def test_malformed_messages_are_dead_lettered_at_once(probe, body: bytes, content_type: str) -> None:  # type: ignore[no-untyped-def]
+    import amqp
+
+    from services.shared.bus.amqp import connect
+
+    settings, engine = probe
+    connection = connect(settings.amqp_uri)
+    message_id = f"malformed-{len(body)}"
+    connection.channel().basic_publish(
+        amqp.Message(body, content_type=content_type, message_id=message_id, delivery_mode=2),
+        exchange="", routing_key="probe.count",
+    )
+    connection.close()
+    store = DeadLetterStore(settings.amqp_uri)
+    letters = wait_for(lambda: [x for x in store.list(queues=["probe.count"]) if x.message_id == message_id])
+    assert letters[0].attempts == 1  # permanent: no retry
+    assert letters[0].error_type.endswith("Invalid")
+    assert store.purge(message_id, queues=["probe.count"]) == 1
+    assert handled_rows(engine) == []
