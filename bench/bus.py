@@ -13,43 +13,47 @@ p50/p99 latency, at saturation and at a paced offered load (--offered msg/s).
 
     python bench/bus.py [--events 20000] [--database sqlite|postgresql] [--offered 500]
 """
+
 from __future__ import annotations
 
 import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-import amqp  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import amqp
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import bench_database, bench_vhost, percentile  # noqa: E402
-from services.shared.bus.amqp import connect  # noqa: E402
-from services.shared.bus.relay import OutboxRelay  # noqa: E402
-from services.shared.bus.relay_worker import RelayWorker  # noqa: E402
-from services.shared.db import UnitOfWork  # noqa: E402
-from services.shared.testing import probe_service  # noqa: E402
+from bench.support import bench_database, bench_vhost, percentile
+from services.shared.bus.amqp import connect
+from services.shared.bus.relay import OutboxRelay
+from services.shared.bus.relay_worker import RelayWorker
+from services.shared.db import UnitOfWork
+from services.shared.testing import probe_service
 
 RAW_QUEUE = "bench.raw"
 
 
 def stats(count: int, elapsed: float, latencies: list[float]) -> dict[str, float]:
-    return {"rate": count / elapsed, "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000}
+    return {
+        "rate": count / elapsed,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
 
 
 def raw_consumer(uri: str, count: int) -> None:
@@ -82,13 +86,18 @@ def paced(count: int, offered: float | None):  # type: ignore[no-untyped-def]
         yield index
 
 
-def raw_ceiling(uri: str, count: int, body_size: int, offered: float | None = None, window: int = 1000) -> dict[str, float]:
+def raw_ceiling(
+    uri: str, count: int, body_size: int, offered: float | None = None, window: int = 1000
+) -> dict[str, float]:
     producer = connect(uri, name="bench-raw-producer")
     channel = producer.channel()
     channel.queue_declare(RAW_QUEUE, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"})
     channel.queue_purge(RAW_QUEUE)
-    consumer = subprocess.Popen([sys.executable, __file__, "--role", "raw-consumer", "--uri", uri, "--events", str(count)],
-                                stdout=subprocess.PIPE, cwd=ROOT)
+    consumer = subprocess.Popen(
+        [sys.executable, __file__, "--role", "raw-consumer", "--uri", uri, "--events", str(count)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
     assert consumer.stdout is not None and consumer.stdout.readline().strip() == b"ready"
     channel.confirm_select()
     confirmed = [0]
@@ -96,8 +105,11 @@ def raw_ceiling(uri: str, count: int, body_size: int, offered: float | None = No
     padding = b"x" * max(0, body_size - 20)
     started = time.time()
     for index in paced(count, offered):
-        channel.basic_publish(amqp.Message(f"{time.time():<20.6f}".encode() + padding, delivery_mode=2),
-                              exchange="", routing_key=RAW_QUEUE)
+        channel.basic_publish(
+            amqp.Message(f"{time.time():<20.6f}".encode() + padding, delivery_mode=2),
+            exchange="",
+            routing_key=RAW_QUEUE,
+        )
         while index + 1 - confirmed[0] >= window:
             producer.drain_events(timeout=30)
     while confirmed[0] < count:
@@ -113,10 +125,16 @@ def reliable_path(uri: str, url: str, count: int, batch: int, offered: float | N
     engine = sa.create_engine(url)
     probe_service.metadata.drop_all(engine)
     probe_service.metadata.create_all(engine)
-    env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_PROBE_DATABASE_URL": url, "PROBE_RELAY": "0",
-           "MAILLAGE_LOG_LEVEL": "ERROR"}
-    consumer = subprocess.Popen([sys.executable, "-m", "services.shared.testing.probe_service"], env=env,
-                                stdout=subprocess.PIPE, cwd=ROOT)
+    env = {
+        **os.environ,
+        "AMQP_URI": uri,
+        "MAILLAGE_PROBE_DATABASE_URL": url,
+        "PROBE_RELAY": "0",
+        "MAILLAGE_LOG_LEVEL": "ERROR",
+    }
+    consumer = subprocess.Popen(
+        [sys.executable, "-m", "services.shared.testing.probe_service"], env=env, stdout=subprocess.PIPE, cwd=ROOT
+    )
     assert consumer.stdout is not None and consumer.stdout.readline().strip() == b"probe ready"
     outbox, processed = probe_service.BUS
     worker = RelayWorker(OutboxRelay(engine, outbox, uri, batch_size=500, name="bench-relay"), idle_seconds=0.01)

@@ -4,17 +4,17 @@ import warnings
 # eventlet announces its maintenance mode on import; we know (docs/architecture.md).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.support.broker import isolated_vhost  # noqa: E402
-from tests.support.databases import backends, new_database, remove_database  # noqa: E402
+from tests.support.broker import isolated_vhost
+from tests.support.databases import backends, new_database, remove_database
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,6 @@
 """Broker checks and topology declaration shared by `maillage up` and the dead-letter commands."""
 from __future__ import annotations
 
-import socket
-
 import amqp
 
 from services.cli.errors import UserError
@@ -15,7 +13,7 @@ from services.shared.settings import Settings
 def open_broker(settings: Settings, name: str) -> amqp.Connection:
     try:
         return connect(settings.amqp_uri, name=name)
-    except (OSError, socket.timeout, amqp.exceptions.AMQPError) as exc:
+    except (TimeoutError, OSError, amqp.exceptions.AMQPError) as exc:
         raise UserError(
             f"RabbitMQ is not reachable at {redact_uri(settings.amqp_uri)} ({exc.__class__.__name__}): "
             "start it (make services) or set AMQP_URI."

@@ -1,8 +1,8 @@
 """`maillage dlq list|show|replay|purge`: dead letters, metadata only — never the health content."""
+
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -15,17 +15,19 @@ from services.shared.bus.dlq import DeadLetterStore
 from services.shared.settings import read_settings
 
 app = typer.Typer(help="List, inspect, replay and purge dead letters.", no_args_is_help=True)
-QueueOption = typer.Option(None, "--queue", "-q", help="A work queue (repeatable); default: every queue of the catalogue.")
+QueueOption = typer.Option(
+    None, "--queue", "-q", help="A work queue (repeatable); default: every queue of the catalogue."
+)
 
 
-def _store_and_queues(queues: Optional[list[str]]) -> tuple[DeadLetterStore, list[str]]:
+def _store_and_queues(queues: list[str] | None) -> tuple[DeadLetterStore, list[str]]:
     settings = read_settings()
     open_broker(settings, "maillage-dlq-check").close()  # a clear sentence when the broker is down
     return DeadLetterStore(settings.amqp_uri), list(queues or [s.queue for s in subscriptions()])
 
 
 @app.command("list")
-def list_(queue: Optional[list[str]] = QueueOption, as_json: bool = typer.Option(False, "--json")) -> None:
+def list_(queue: list[str] | None = QueueOption, as_json: bool = typer.Option(False, "--json")) -> None:
     """List dead letters: id, queue, event type, attempts and error."""
     store, queues = _store_and_queues(queue)
     letters = store.list(queues)
@@ -34,13 +36,19 @@ def list_(queue: Optional[list[str]] = QueueOption, as_json: bool = typer.Option
         return
     table = Table("id", "queue", "type", "attempts", "error", "failed at")
     for letter in letters:
-        table.add_row(letter.message_id, letter.queue, letter.event_type, str(letter.attempts),
-                      f"{letter.error_type.rsplit('.', 1)[-1]}: {letter.error}"[:80], letter.failed_at)
+        table.add_row(
+            letter.message_id,
+            letter.queue,
+            letter.event_type,
+            str(letter.attempts),
+            f"{letter.error_type.rsplit('.', 1)[-1]}: {letter.error}"[:80],
+            letter.failed_at,
+        )
     Console().print(table if letters else "No dead letters.")
 
 
 @app.command()
-def show(message_id: str, queue: Optional[list[str]] = QueueOption) -> None:
+def show(message_id: str, queue: list[str] | None = QueueOption) -> None:
     """Show one dead letter's metadata (the event body stays encrypted and unprinted)."""
     store, queues = _store_and_queues(queue)
     letter = store.show(message_id, queues)
@@ -51,9 +59,9 @@ def show(message_id: str, queue: Optional[list[str]] = QueueOption) -> None:
 
 @app.command()
 def replay(
-    message_id: Optional[str] = typer.Argument(None),
+    message_id: str | None = typer.Argument(None),
     all_: bool = typer.Option(False, "--all", help="Replay every dead letter of the selected queues."),
-    queue: Optional[list[str]] = QueueOption,
+    queue: list[str] | None = QueueOption,
 ) -> None:
     """Put dead letters back on their queue, with a fresh attempt count."""
     if (message_id is None) == (not all_):
@@ -67,10 +75,10 @@ def replay(
 
 @app.command()
 def purge(
-    message_id: Optional[str] = typer.Argument(None),
+    message_id: str | None = typer.Argument(None),
     all_: bool = typer.Option(False, "--all"),
     yes: bool = typer.Option(False, "--yes", help="Confirm: purged dead letters are gone for good."),
-    queue: Optional[list[str]] = QueueOption,
+    queue: list[str] | None = QueueOption,
 ) -> None:
     """Delete dead letters for good (requires --yes)."""
     if (message_id is None) == (not all_):

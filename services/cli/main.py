@@ -4,18 +4,19 @@ import warnings
 # eventlet announces its maintenance mode on import; we know (docs/architecture.md).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
-import importlib  # noqa: E402
-from importlib.metadata import PackageNotFoundError, version as package_version  # noqa: E402
+import importlib
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 
-import typer  # noqa: E402
+import typer
 
-from services.cli import dlq  # noqa: E402
-from services.cli.errors import guarded  # noqa: E402
-from services.cli.up import up  # noqa: E402
+from services.cli import dlq
+from services.cli.errors import guarded
+from services.cli.up import up
 
 app = typer.Typer(
     help="Maillage: secure messaging, DMP feeding, directory and city-hospital notifications for a CPTS.",
@@ -27,7 +28,7 @@ app.command()(up)
 app.add_typer(dlq.app, name="dlq")
 
 # Each of these modules adds its own commands with `register(app)`.
-COMMAND_MODULES: list[str] = ["services.cli.token"]
+COMMAND_MODULES: list[str] = ["services.cli.token", "services.messaging.cli"]
 for module in COMMAND_MODULES:
     importlib.import_module(module).register(app)
 

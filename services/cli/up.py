@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import signal
-from typing import Optional
 
 import eventlet
 import typer
@@ -22,7 +21,7 @@ console = Console(stderr=True)
 
 
 def up(
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated services to run, e.g. directory,messaging."),
+    only: str | None = typer.Option(None, "--only", help="Comma-separated services to run, e.g. directory,messaging."),
 ) -> None:
     """Run the platform: every service (or --only some) in this process, one HTTP base URL."""
     settings = read_settings()

@@ -47,7 +47,7 @@ class Settings:
             return _per_service_database(self.database_url, service)
         return f"sqlite:///{(self.var_dir / f'{service}.db').resolve()}"
 
-    def with_overrides(self, **changes: object) -> "Settings":
+    def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 

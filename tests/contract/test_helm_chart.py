@@ -84,7 +84,7 @@ def test_chart_yaml_is_a_v2_application_chart() -> None:
 
 def test_every_template_file_is_present() -> None:
     present = {path.name for path in TEMPLATES.iterdir() if path.is_file()}
-    assert TEMPLATE_FILES <= present, f"missing templates: {sorted(TEMPLATE_FILES - present)}"
+    assert present >= TEMPLATE_FILES, f"missing templates: {sorted(TEMPLATE_FILES - present)}"
     assert (CHART / "values.yaml").is_file()
     assert (CHART / "values-dev.yaml").is_file()
     assert (ROOT / "deploy" / "k8s" / "README.md").is_file()
@@ -94,7 +94,7 @@ def test_every_service_has_the_fields_the_templates_use() -> None:
     services = _values()["services"]
     assert set(services) == set(SERVICE_PATHS)
     used = set(re.findall(r"\$svc\.([A-Za-z_]+)", _template_text()))
-    assert SERVICE_FIELDS <= used | {"paths"}, "the templates should use every documented service field"
+    assert used | {"paths"} >= SERVICE_FIELDS, "the templates should use every documented service field"
     for name, svc in services.items():
         missing = (used | SERVICE_FIELDS) - set(svc)
         # `mllp` is coordination's only; the templates reach it with `dig`, so others may lack it.

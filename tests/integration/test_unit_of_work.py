@@ -55,11 +55,10 @@ def test_events_leave_only_with_the_commit(engine: sa.Engine) -> None:
 def test_a_failed_savepoint_undoes_only_its_own_work(engine: sa.Engine) -> None:
     with uow(engine) as work:
         work.publish("probe.counted", {"n": 1})
-        with pytest.raises(RuntimeError):
-            with work.savepoint():
-                work.claim("event-2", "probe.count")
-                work.publish("probe.counted", {"n": 2})
-                raise RuntimeError("handler failed")
+        with pytest.raises(RuntimeError), work.savepoint():
+            work.claim("event-2", "probe.count")
+            work.publish("probe.counted", {"n": 2})
+            raise RuntimeError("handler failed")
         with work.savepoint():
             assert work.claim("event-2", "probe.count") is True
         work.commit()

@@ -10,7 +10,11 @@ import amqp
 
 from services.shared.bus.amqp import connect
 from services.shared.bus.failures import (
-    ATTEMPT_HEADER, ERROR_HEADER, ERROR_TYPE_HEADER, FAILED_AT_HEADER, QUEUE_HEADER,
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    ERROR_TYPE_HEADER,
+    FAILED_AT_HEADER,
+    QUEUE_HEADER,
 )
 
 

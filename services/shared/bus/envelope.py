@@ -5,7 +5,7 @@ import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 CONTENT_TYPE = "application/cloudevents+json"
@@ -36,7 +36,7 @@ class CloudEvent:
     source: str
     data: dict[str, Any]
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
     subject: str | None = None
     traceparent: str = field(default_factory=new_traceparent)
     specversion: str = "1.0"
@@ -70,7 +70,7 @@ class CloudEvent:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
-    def from_dict(cls, body: Any) -> "CloudEvent":
+    def from_dict(cls, body: Any) -> CloudEvent:
         if not isinstance(body, dict):
             raise MalformedEnvelope("the message body is not a JSON object")
         missing = [name for name in _REQUIRED if not body.get(name)]
@@ -86,13 +86,13 @@ class CloudEvent:
             source=body["source"],
             data=data,
             id=body["id"],
-            time=body.get("time") or datetime.now(timezone.utc).isoformat(),
+            time=body.get("time") or datetime.now(UTC).isoformat(),
             subject=body.get("subject"),
             traceparent=body.get("traceparent") or new_traceparent(),
         )
 
     @classmethod
-    def from_json(cls, raw: bytes | str) -> "CloudEvent":
+    def from_json(cls, raw: bytes | str) -> CloudEvent:
         try:
             return cls.from_dict(json.loads(raw))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

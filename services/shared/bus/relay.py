@@ -1,4 +1,5 @@
 """Outbox relay: leases committed events, publishes them with pipelined confirms, deletes what the broker confirmed."""
+
 from __future__ import annotations
 
 import logging
@@ -119,7 +120,9 @@ class OutboxRelay:
     def _delete(self, seqs: Sequence[int]) -> None:
         if seqs:
             with self.engine.begin() as conn:
-                conn.execute(self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner))
+                conn.execute(
+                    self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner)
+                )
 
     def _release(self, seqs: Sequence[int]) -> None:
         with self.engine.begin() as conn:
@@ -149,6 +152,7 @@ class OutboxRelay:
         def settle(into: set[int]) -> Callable[[int, bool], None]:
             def callback(tag: int, multiple: bool) -> None:
                 into.update(t for t in tags if t <= tag) if multiple else into.add(tag)
+
             return callback
 
         on_ack, on_nack = settle(acked), settle(nacked)

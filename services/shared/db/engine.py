@@ -8,7 +8,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-
 _WRITE_WAIT_SECONDS = 30.0
 
 
@@ -60,6 +59,7 @@ def _begin_sqlite(conn: sa.Connection) -> None:
     # SQLite's own busy handler sleeps inside C and would freeze every green thread of the
     # process, including the one holding the lock. Wait here instead, yielding while we wait.
     raw = conn.connection.driver_connection
+    assert raw is not None
     raw.execute("PRAGMA busy_timeout=0")
     try:
         deadline, delay = time.monotonic() + _WRITE_WAIT_SECONDS, 0.0005

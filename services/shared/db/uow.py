@@ -49,7 +49,7 @@ class UnitOfWork:
             raise RuntimeError("the unit of work is used outside its `with` block")
         return self._connection
 
-    def __enter__(self) -> "UnitOfWork":
+    def __enter__(self) -> UnitOfWork:
         self._connection = self.engine.connect()
         self._transaction = self._connection.begin()
         return self

@@ -1,4 +1,5 @@
 """The ``Database`` dependency: a service's engine, units of work, idempotent event handling and its outbox relay."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -21,9 +22,15 @@ from services.shared.web.readiness import broker_check, register_check, unregist
 class ServiceDatabase:
     """What a worker sees: units of work and once-only event handling. No nameko inside."""
 
-    def __init__(self, engine: sa.Engine, service: str, tables: tuple[sa.Table, sa.Table],
-                 on_commit: Callable[[], None], traceparent: str | None = None,
-                 batch: EventBatch | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        service: str,
+        tables: tuple[sa.Table, sa.Table],
+        on_commit: Callable[[], None],
+        traceparent: str | None = None,
+        batch: EventBatch | None = None,
+    ) -> None:
         self.engine = engine
         self._batch = batch
         self.service = service
@@ -32,10 +39,18 @@ class ServiceDatabase:
         self._traceparent = traceparent
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, service=self.service, outbox=self._outbox, processed=self._processed,
-                          on_commit=self._on_commit, traceparent=self._traceparent)
+        return UnitOfWork(
+            self.engine,
+            service=self.service,
+            outbox=self._outbox,
+            processed=self._processed,
+            on_commit=self._on_commit,
+            traceparent=self._traceparent,
+        )
 
-    def handle_once(self, event: CloudEvent, handler: Callable[..., Any], *, name: str | None = None, **deps: Any) -> bool:
+    def handle_once(
+        self, event: CloudEvent, handler: Callable[..., Any], *, name: str | None = None, **deps: Any
+    ) -> bool:
         """Run ``handler(event, uow=..., **deps)`` once per event: a redelivered event is skipped.
 
         Inside a batch the handler runs in a savepoint of the batch's transaction, committed
@@ -50,8 +65,14 @@ class ServiceDatabase:
                     return False
                 handler(event, uow=uow, **deps)
             return True
-        with UnitOfWork(self.engine, service=self.service, outbox=self._outbox, processed=self._processed,
-                        on_commit=self._on_commit, traceparent=event.traceparent) as uow:
+        with UnitOfWork(
+            self.engine,
+            service=self.service,
+            outbox=self._outbox,
+            processed=self._processed,
+            on_commit=self._on_commit,
+            traceparent=event.traceparent,
+        ) as uow:
             if not uow.claim(event.id, handler_name):
                 return False
             handler(event, uow=uow, **deps)
@@ -82,9 +103,14 @@ class Database(DependencyProvider):
 
     def start(self) -> None:
         if self.run_relay and self.engine is not None:
-            relay = OutboxRelay(self.engine, self.bus_tables[0], self.container.config["AMQP_URI"],
-                                batch_size=self.settings.relay_batch_size,
-                                lease_seconds=self.settings.relay_lease_seconds, name=f"{self.container.service_name}-relay")
+            relay = OutboxRelay(
+                self.engine,
+                self.bus_tables[0],
+                self.container.config["AMQP_URI"],
+                batch_size=self.settings.relay_batch_size,
+                lease_seconds=self.settings.relay_lease_seconds,
+                name=f"{self.container.service_name}-relay",
+            )
             self.worker = RelayWorker(relay, idle_seconds=self.settings.relay_idle_ms / 1000)
             self.container.spawn_managed_thread(self.worker.run, identifier=f"{self.container.service_name}.relay")
 
@@ -101,5 +127,6 @@ class Database(DependencyProvider):
         assert self.engine is not None
         wake = self.worker.wake if self.worker is not None else (lambda: None)
         batch = worker_ctx.args[0] if worker_ctx.args and isinstance(worker_ctx.args[0], EventBatch) else None
-        return ServiceDatabase(self.engine, self.container.service_name, self.bus_tables, wake,
-                               worker_ctx.data.get("traceparent"), batch)
+        return ServiceDatabase(
+            self.engine, self.container.service_name, self.bus_tables, wake, worker_ctx.data.get("traceparent"), batch
+        )

@@ -4,6 +4,7 @@ Replaces nameko's ``event_handler``, which acks a message whose handler raised (
 or requeues it forever, and whose queues only exist once the consumer has started. Deliveries that
 arrive together are handled by one worker as an ``EventBatch`` (see services.shared.bus.batch).
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,7 +20,13 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
-from services.shared.bus.failures import ATTEMPT_HEADER, DeadLetter, attempt_of, decide, failure_headers
+from services.shared.bus.failures import (
+    ATTEMPT_HEADER,
+    DeadLetter,
+    attempt_of,
+    decide,
+    failure_headers,
+)
 from services.shared.bus.redaction import safe_error_text
 from services.shared.bus.topology import DEAD_LETTER_EXCHANGE, Subscription, declare_subscription
 from services.shared.errors import Invalid
@@ -66,8 +73,12 @@ class ReliableEventHandler(Consumer):
         self.retry_queues = [self.subscription.retry_queue(delay) for delay in settings.bus_retry_delays_ms]
         self.republisher = Republisher(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-failures")
         with self.republisher.channel() as channel:
-            declare_subscription(channel, self.subscription, delivery_limit=settings.bus_delivery_limit,
-                                 retry_delays_ms=settings.bus_retry_delays_ms)
+            declare_subscription(
+                channel,
+                self.subscription,
+                delivery_limit=settings.bus_delivery_limit,
+                retry_delays_ms=settings.bus_retry_delays_ms,
+            )
         self.queue = Queue(self.subscription.queue, no_declare=True)
         super().setup()
 
@@ -101,8 +112,13 @@ class ReliableEventHandler(Consumer):
         first = batch.events[0]
         context = {"event_id": first.id, "traceparent": first.traceparent, "batch_size": len(batch)}
         try:
-            self.container.spawn_worker(self, (batch,), {}, context_data=context,
-                                        handle_result=functools.partial(self.handle_batch_result, messages))
+            self.container.spawn_worker(
+                self,
+                (batch,),
+                {},
+                context_data=context,
+                handle_result=functools.partial(self.handle_batch_result, messages),
+            )
         except ContainerBeingKilled:
             for message in messages:
                 self.queue_consumer.requeue_message(message)
@@ -119,14 +135,19 @@ class ReliableEventHandler(Consumer):
 
     def _after_failure(self, message: Any, error: BaseException) -> None:
         attempt = attempt_of(message.headers)
-        decision = decide(attempt, max_attempts=self.max_attempts, retry_queues=self.retry_queues,
-                          permanent=isinstance(error, Invalid))
+        decision = decide(
+            attempt,
+            max_attempts=self.max_attempts,
+            retry_queues=self.retry_queues,
+            permanent=isinstance(error, Invalid),
+        )
         try:
             if isinstance(decision, DeadLetter):
                 self._give_up(message, error, attempt)
                 return
-            self.republisher.publish(message, exchange="", routing_key=decision.queue,
-                                     headers={ATTEMPT_HEADER: decision.attempt})
+            self.republisher.publish(
+                message, exchange="", routing_key=decision.queue, headers={ATTEMPT_HEADER: decision.attempt}
+            )
         except Exception:
             # Could not park the message: leave it to the broker, which redelivers it.
             log.exception("could not schedule a retry; the broker will redeliver")
@@ -139,20 +160,27 @@ class ReliableEventHandler(Consumer):
 
     def _give_up(self, message: Any, error: BaseException, attempts: int) -> None:
         headers = failure_headers(self.subscription.queue, error, attempts, describe=safe_error_text)
-        self.republisher.publish(message, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.subscription.queue,
-                                 headers=headers)
-        log.error("event dead-lettered", extra={"queue": self.subscription.queue, "error_type": headers["x-maillage-error-type"]})
+        self.republisher.publish(
+            message, exchange=DEAD_LETTER_EXCHANGE, routing_key=self.subscription.queue, headers=headers
+        )
+        log.error(
+            "event dead-lettered",
+            extra={"queue": self.subscription.queue, "error_type": headers["x-maillage-error-type"]},
+        )
         self.queue_consumer.ack_message(message)
 
 
 def event_handler(*event_types: str, handler: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Any]:
     """Decorate ``def on_x(self, event: CloudEvent)``; its queue is ``<service>.<handler or method name>``."""
+
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
         def run_batch(service: Any, batch: EventBatch) -> None:
             batch.run(lambda event: method(service, event))
 
-        register_entrypoint(run_batch, ReliableEventHandler(*event_types, handler=handler or method.__name__, **options))
+        register_entrypoint(
+            run_batch, ReliableEventHandler(*event_types, handler=handler or method.__name__, **options)
+        )
         return run_batch
 
     return decorate

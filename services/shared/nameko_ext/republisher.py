@@ -1,4 +1,4 @@
-"""Publishes a copy of a delivered message (retry or dead letter) with a broker confirm, before the original is acked."""
+"""Publishes a copy of a delivered message (retry or dead letter) with a confirm, before the original is acked."""
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -2,6 +2,7 @@
 
 Run as a process (``python -m services.shared.testing.probe_service``) so tests can SIGKILL it mid-flight.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -9,33 +10,33 @@ import warnings
 # eventlet announces its maintenance mode on import; we know (docs/architecture.md).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-import eventlet  # noqa: E402
+import eventlet
 
 eventlet.monkey_patch()
 
-import os  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-from datetime import datetime  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import os
+import signal
+import time
+from datetime import datetime
+from pathlib import Path
 
-import sqlalchemy as sa  # noqa: E402
-from nameko.rpc import rpc  # noqa: E402
-from sqlalchemy.dialects import postgresql, sqlite  # noqa: E402
+import sqlalchemy as sa
+from nameko.rpc import rpc
+from sqlalchemy.dialects import postgresql, sqlite
 
-from services.shared.bus.envelope import CloudEvent  # noqa: E402
-from services.shared.bus.schemas import add_schema_dir  # noqa: E402
-from services.shared.db import UnitOfWork, bus_tables  # noqa: E402
-from services.shared.nameko_ext.database import Database  # noqa: E402
-from services.shared.nameko_ext.events import event_handler  # noqa: E402
+from services.shared.bus.envelope import CloudEvent
+from services.shared.bus.schemas import add_schema_dir
+from services.shared.db import UnitOfWork, bus_tables
+from services.shared.nameko_ext.database import Database
+from services.shared.nameko_ext.events import event_handler
 
 add_schema_dir(Path(__file__).parent / "schemas")
 
 metadata = sa.MetaData()
 BUS = bus_tables(metadata)
 handled = sa.Table(
-    "handled", metadata,
+    "handled",
+    metadata,
     sa.Column("event_id", sa.String(64), primary_key=True),
     sa.Column("n", sa.Integer, nullable=False),
     sa.Column("times", sa.Integer, nullable=False),
@@ -60,7 +61,9 @@ def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
     row = {"event_id": event.id, "n": n, "times": 1, "created_at": created, "handled_at": time.time()}
     insert = (postgresql.insert if uow.connection.dialect.name == "postgresql" else sqlite.insert)(handled)
     # Counts deliveries that reach the effect: exactly-once handling keeps `times` at 1.
-    uow.connection.execute(insert.on_conflict_do_update(index_elements=["event_id"], set_={"times": handled.c.times + 1}), row)
+    uow.connection.execute(
+        insert.on_conflict_do_update(index_elements=["event_id"], set_={"times": handled.c.times + 1}), row
+    )
 
 
 def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:

@@ -38,7 +38,7 @@ def run_checks(timeout: float = 2.0) -> dict[str, str | None]:
     # concurrent, so a slow dependency costs one timeout, not one per check, under a probe's deadline
     pool = eventlet.GreenPool(max(len(names), 1))
     reasons = pool.imap(lambda name: _run(_checks.get(name), timeout), names)
-    return dict(zip(names, reasons))
+    return dict(zip(names, reasons, strict=True))
 
 
 def _run(check: Callable[[], None] | None, timeout: float) -> str | None:

@@ -1,4 +1,5 @@
 """`maillage dlq` against a real broker: list, show, replay and purge dead letters; errors are one sentence."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,14 @@ SUB = Subscription("probe", "cli_check", ("probe.counted",))
 
 
 def maillage(amqp_uri: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=REPO, capture_output=True, text=True,
-                          env={"AMQP_URI": amqp_uri, "PATH": "/usr/bin:/bin"}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={"AMQP_URI": amqp_uri, "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
 
 
 def dead_letter(amqp_uri: str, n: int) -> str:
@@ -30,9 +37,17 @@ def dead_letter(amqp_uri: str, n: int) -> str:
     declare_subscription(channel, SUB, delivery_limit=20, retry_delays_ms=(100,))
     event = CloudEvent(type="probe.counted", source="urn:maillage:service:probe", data={"n": n, "secret": "Dupont"})
     headers = failure_headers(SUB.queue, RuntimeError("boom"), 5)
-    channel.basic_publish(amqp.Message(event.to_json(), message_id=event.id, delivery_mode=2, application_headers=headers,
-                                       content_type="application/cloudevents+json"),
-                          exchange=DEAD_LETTER_EXCHANGE, routing_key=SUB.queue)
+    channel.basic_publish(
+        amqp.Message(
+            event.to_json(),
+            message_id=event.id,
+            delivery_mode=2,
+            application_headers=headers,
+            content_type="application/cloudevents+json",
+        ),
+        exchange=DEAD_LETTER_EXCHANGE,
+        routing_key=SUB.queue,
+    )
     connection.close()
     return event.id
 
@@ -62,7 +77,10 @@ def test_list_show_replay_and_purge(amqp_uri: str) -> None:
     assert queue_depth(amqp_uri, SUB.dead_letter_queue) == 1
 
     refused = maillage(amqp_uri, "dlq", "purge", "--all", "-q", SUB.queue)
-    assert refused.returncode == 1 and refused.stderr.strip() == "maillage: Purging deletes events for good: add --yes to confirm."
+    assert (
+        refused.returncode == 1
+        and refused.stderr.strip() == "maillage: Purging deletes events for good: add --yes to confirm."
+    )
     purged = maillage(amqp_uri, "dlq", "purge", "--all", "--yes", "-q", SUB.queue)
     assert purged.stdout.strip() == "Purged 1 dead letter(s)."
     assert queue_depth(amqp_uri, SUB.dead_letter_queue) == 0
