@@ -34,7 +34,7 @@ lint: install
 	$(BIN)/ruff check services tests bench
 
 typecheck: install
-	$(BIN)/mypy services/shared
+	$(BIN)/mypy services/shared services/cli
 
 clean:
 	rm -rf $(VENV) var/*.db

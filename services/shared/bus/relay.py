@@ -191,4 +191,4 @@ def _next_delivery_tag(channel: amqp.Channel) -> int:
 
 def _advance_delivery_tag(channel: amqp.Channel, count: int) -> None:
     # Confirm-mode delivery tags count every publish on the channel from 1.
-    channel._maillage_next_tag = _next_delivery_tag(channel) + count  # type: ignore[attr-defined]
+    channel._maillage_next_tag = _next_delivery_tag(channel) + count

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
-from kombu import Queue
+from kombu.entity import Queue
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import register_entrypoint
 from nameko.messaging import Consumer, QueueConsumer
@@ -79,7 +79,7 @@ class ReliableEventHandler(Consumer):
                 delivery_limit=settings.bus_delivery_limit,
                 retry_delays_ms=settings.bus_retry_delays_ms,
             )
-        self.queue = Queue(self.subscription.queue, no_declare=True)
+        self.queue = Queue(self.subscription.queue, no_declare=True)  # type: ignore[no-untyped-call]
         super().setup()
 
     def stop(self) -> None:
