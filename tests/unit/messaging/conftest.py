@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from services.messaging.crypto.testing import Identity, make_ca, make_identity
+from tests.unit.messaging.world import World
 
 OpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]
 
@@ -53,3 +54,9 @@ def openssl() -> OpenSSL:
         return result
 
     return run
+
+
+@pytest.fixture
+def world(tmp_path: Path, pki: dict[str, Identity]) -> World:
+    """A messaging database, an in-memory directory (alice, bob, carol, an ORG mailbox...) and a clock."""
+    return World(tmp_path, pki)

@@ -1,0 +1,320 @@
+"""Messaging benchmark: accepted over HTTP → in the recipient's mailbox, against the raw broker ceiling.
+
+The platform runs as a user runs it (`maillage up --only messaging`, one process) beside a stand-in
+directory; a lean load generator (raw keep-alive HTTP/1.1, another process) submits JSON messages.
+Figures come from the database: a message's submission time (before its crypto) to the time its
+mailbox entry committed. The crypto cost (MIME + operator signature + AES-256 for each recipient
+and the sender's copy) is measured alone, in this process, on one core.
+
+    python bench/messaging.py [--messages 5000] [--database sqlite|postgresql] [--offered 300]
+"""
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections import Counter  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bus import raw_ceiling  # noqa: E402
+from bench.support import bench_database, bench_vhost, percentile  # noqa: E402
+from services.messaging.adapters.composer import Envelope, compose  # noqa: E402
+from services.messaging.adapters.operator import dev_operator  # noqa: E402
+from services.messaging.crypto.envelope_der import encrypt_der  # noqa: E402
+from services.messaging.crypto.mime import Attachment  # noqa: E402
+from services.messaging.crypto.testing import Identity, make_ca, make_identity  # noqa: E402
+from services.messaging.domain.commands import Draft  # noqa: E402
+from services.messaging.domain.model import Author, Recipient, RecipientKind  # noqa: E402
+from services.shared.auth import DevIssuer  # noqa: E402
+from services.shared.db.migrations import upgrade  # noqa: E402
+from services.shared.web import http  # noqa: E402
+
+SENDER_RPPS = "10000000009"
+SENDER = "emetteur@cabinet.test"
+RECIPIENTS = [f"destinataire{n}@cabinet.test" for n in range(1, 6)]
+TEXT = ("Compte rendu de consultation. " * 400)[:10_000]
+PDF = b"%PDF-1.4\n" + os.urandom(100 * 1024 - 20) + b"\n%%EOF\n"
+
+
+# -- what is measured ----------------------------------------------------------------------------
+
+def message_body(recipients: int, attachment: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"sender": SENDER, "to": RECIPIENTS[:recipients], "subject": "Compte rendu",
+                            "body": {"text": TEXT}}
+    if attachment:
+        body["attachments"] = [{"filename": "cr.pdf", "content_type": "application/pdf",
+                                "data": base64.b64encode(PDF).decode()}]
+    return body
+
+
+def crypto_cost(identities: dict[str, Identity], recipients: int, attachment: bool,
+                count: int = 300) -> dict[str, float]:
+    """Per message, one core: build the MIME entity, sign it as the operator, encrypt it (AES-256, RSA-OAEP)."""
+    operator = dev_operator(Path(tempfile.mkdtemp()), "ne-pas-repondre@maillage.test")
+    certs = [identities[address].cert for address in [*RECIPIENTS[:recipients], SENDER]]
+    files = (Attachment("cr.pdf", "application/pdf", PDF),) if attachment else ()
+    draft = Draft("Compte rendu", TEXT, attachments=files)
+    envelope = Envelope("00000000-0000-4000-8000-000000000000", SENDER,
+                        tuple(Recipient(a, RecipientKind.TO) for a in RECIPIENTS[:recipients]),
+                        Author("bench", rpps=SENDER_RPPS), __import__("datetime").datetime.now(), "maillage.test")
+    timings: dict[str, float] = {"mime": 0.0, "sign": 0.0, "encrypt": 0.0}
+    for _ in range(count):
+        t0 = time.perf_counter()
+        mime = compose(draft, envelope, patient_ins=None, read_receipt=False)
+        t1 = time.perf_counter()
+        signed = operator.sign(mime)
+        t2 = time.perf_counter()
+        encrypt_der(signed, certs)
+        t3 = time.perf_counter()
+        for key, spent in (("mime", t1 - t0), ("sign", t2 - t1), ("encrypt", t3 - t2)):
+            timings[key] += spent
+    return {key: value / count * 1000 for key, value in timings.items()}
+
+
+# -- the platform under test ---------------------------------------------------------------------
+
+class Platform:
+    def __init__(self, uri: str, url: str, var_dir: Path, identities: dict[str, Identity]) -> None:
+        self.port = _free_port()
+        self.base = ("127.0.0.1", self.port)
+        fixture = var_dir / "directory.json"
+        fixture.write_text(json.dumps({"mailboxes": [_resolved(a, identities[a]) for a in [SENDER, *RECIPIENTS]]}))
+        env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_MESSAGING_DATABASE_URL": url, "MAILLAGE_VAR_DIR": str(var_dir),
+               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{self.port}", "MAILLAGE_LOG_LEVEL": "ERROR",
+               "MAILLAGE_ENV": "test"}
+        self.directory = subprocess.Popen([sys.executable, "-m", "tests.support.directory_standin", str(fixture)],
+                                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.directory.stdout is not None and self.directory.stdout.readline().strip()
+        self.platform = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--only", "messaging"],
+                                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.token = DevIssuer(var_dir).mint(rpps=SENDER_RPPS, ttl_seconds=24 * 3600)
+        _wait_ready(self.base)
+
+    def stop(self) -> None:
+        for process in (self.platform, self.directory):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def _resolved(address: str, identity: Identity) -> dict[str, Any]:
+    return {"address": address, "type": "PER", "active": True, "owners": [{"rpps": SENDER_RPPS}],
+            "certificate_pem": identity.cert_pem.decode()}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_ready(address: tuple[str, int]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(address, timeout=1) as sock:
+                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("maillage up did not become ready")
+
+
+class EdgeOnly:
+    """The same authenticated HTTP edge answering 202 at once: what nameko, werkzeug and JWT cost alone."""
+
+    name = "bench_edge"
+
+    @http("POST", "/api/v1/messages", max_body_bytes=32 * 1024 * 1024)
+    def send_message(self, request: Any) -> tuple[int, dict[str, str]]:
+        request.get_data()
+        return 202, {"id": "00000000-0000-4000-8000-000000000000"}
+
+
+def edge_only(port: int, var_dir: str) -> None:
+    from nameko.runners import ServiceRunner
+
+    from services.shared.nameko_ext.config import container_config
+    from services.shared.settings import Settings
+
+    runner = ServiceRunner(container_config(Settings(environment="test", var_dir=Path(var_dir),
+                                                     http_address=f"127.0.0.1:{port}", log_level="ERROR")))
+    runner.add_service(EdgeOnly)
+    runner.start()
+    print("ready", flush=True)
+    eventlet.event.Event().wait()
+
+
+def edge_ceiling(var_dir: Path, count: int) -> float:
+    """Requests/s of the bare authenticated edge, with the same load generator and message body."""
+    port = _free_port()
+    edge = subprocess.Popen([sys.executable, __file__, "--role", "edge", "--port", str(port), "--body", str(var_dir)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert edge.stdout is not None and edge.stdout.readline().strip() == b"ready"
+    probe = type("Probe", (), {"port": port, "token": DevIssuer(var_dir).mint(rpps=SENDER_RPPS)})()
+    try:
+        load = run_load(probe, message_body(1, False), count)  # type: ignore[arg-type]
+    finally:
+        edge.terminate()
+        edge.wait(timeout=30)
+    return float(load["statuses"].get("202", 0)) / (load["finished"] - load["started"])
+
+
+# -- the load generator (its own process) -------------------------------------------------------
+
+def load_generator(port: int, token: str, body_file: str, count: int, concurrency: int, offered: float) -> None:
+    body = Path(body_file).read_bytes()
+    request = (f"POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+               f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    numbers, statuses, started = itertools.count(), Counter[int](), time.time()
+
+    def worker() -> None:
+        sock = socket.create_connection(("127.0.0.1", port))
+        stream = sock.makefile("rb")
+        while (index := next(numbers)) < count:
+            if offered and (delay := started + index / offered - time.time()) > 0:
+                eventlet.sleep(delay)
+            sock.sendall(request)
+            statuses[int(stream.readline().split()[1])] += 1
+            length = 0
+            while (line := stream.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            stream.read(length)
+        sock.close()
+
+    pool = eventlet.GreenPool(concurrency)
+    for _ in range(concurrency):
+        pool.spawn(worker)
+    pool.waitall()
+    print(json.dumps({"statuses": statuses, "started": started, "finished": time.time()}), flush=True)
+
+
+def run_load(platform: Any, body: dict[str, Any], count: int, offered: float = 0.0) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
+        json.dump(body, file)
+    load = subprocess.run([sys.executable, __file__, "--role", "load", "--port", str(platform.port), "--token",
+                           platform.token, "--body", file.name, "--messages", str(count), "--concurrency", "16",
+                           "--offered", str(offered)], cwd=ROOT, capture_output=True, text=True, check=True)
+    return dict(json.loads(load.stdout))
+
+
+def delivered(url: str, since: float, expected: int) -> dict[str, float]:
+    """Wait until ``expected`` inbox entries exist for messages submitted after ``since``; rate and latencies."""
+    engine = sa.create_engine(url)
+    query = sa.text("SELECT m.submitted_at, e.delivered_at FROM mailbox_entries e"
+                    " JOIN messages m ON m.id = e.message_id"
+                    " WHERE e.folder = 'inbox' AND m.submitted_at >= :since")
+    deadline = time.monotonic() + 600
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(query, {"since": since}).all()
+        if len(rows) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    engine.dispose()
+    first, last = min(r[0] for r in rows), max(r[1] for r in rows)
+    latencies = [r[1] - r[0] for r in rows]
+    return {"count": len(rows), "rate": len({r[0] for r in rows}) / (last - first),
+            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000}
+
+
+def scenario(platform: Platform, url: str, recipients: int, attachment: bool, count: int,
+             offered: float = 0.0) -> dict[str, Any]:
+    since = time.time()
+    load = run_load(platform, message_body(recipients, attachment), count, offered)
+    accepted = load["statuses"].get("202", 0)
+    figures = delivered(url, since, accepted * recipients)
+    return {**figures, "accepted": accepted, "statuses": load["statuses"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--offered", type=float, default=300.0)
+    parser.add_argument("--light", type=float, default=150.0, help="a second paced load, below saturation (msg/s)")
+    parser.add_argument("--role", default="bench", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--body", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=16, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "load":
+        load_generator(args.port, args.token, args.body, args.messages, args.concurrency, args.offered)
+        return
+    if args.role == "edge":
+        edge_only(args.port, args.body)
+        return
+    ca = make_ca("Bench CA")
+    identities = {address: make_identity(ca, address.split("@")[0]) for address in [SENDER, *RECIPIENTS]}
+    costs = {"1 recipient, 10 KB": crypto_cost(identities, 1, False),
+             "5 recipients, 100 KB PDF": crypto_cost(identities, 5, True, count=100)}
+    few = max(500, args.messages // 5)
+    with bench_vhost() as uri, bench_database(args.database) as url:
+        upgrade("messaging", url)
+        raw = raw_ceiling(uri, args.messages, body_size=1_000)
+        var_dir = Path(tempfile.mkdtemp())
+        edge = edge_ceiling(var_dir, args.messages)
+        platform = Platform(uri, url, var_dir, identities)
+        try:
+            scenario(platform, url, 1, False, 300)  # warm-up: imports, caches, connections
+            one = scenario(platform, url, 1, False, args.messages)
+            five = scenario(platform, url, 5, True, few)
+            paced = scenario(platform, url, 1, False, int(args.offered * 20), offered=args.offered)
+            light = scenario(platform, url, 1, False, int(args.light * 20), offered=args.light)
+        finally:
+            platform.stop()
+    report(args, raw, edge, costs, one, five, paced, light)
+
+
+def report(args: argparse.Namespace, raw: dict[str, float], edge: float, costs: dict[str, dict[str, float]],
+           one: dict[str, Any], five: dict[str, Any], paced: dict[str, Any], light: dict[str, Any]) -> None:
+    line = "  {:<44} {:8.0f} msg/s   p50 {:8.1f} ms   p99 {:8.1f} ms"
+    print(f"messaging benchmark: {args.database}, one `maillage up --only messaging` process, {os.cpu_count()} cores")
+    print(line.format("raw broker ceiling (1 KB, saturated)", raw["rate"], raw["p50_ms"], raw["p99_ms"]))
+    print(f"  {'bare authenticated HTTP edge (202, no work)':<44} {edge:8.0f} req/s")
+    print(line.format(f"HTTP → mailbox, 1 recipient, 10 KB ({one['accepted']})", one["rate"], one["p50_ms"],
+                      one["p99_ms"]))
+    print(f"  {'ratio to the raw ceiling':<44} {one['rate'] / raw['rate']:8.1%}   (target ≥ 1,000 msg/s)")
+    print(line.format(f"HTTP → mailbox, 5 recipients, 100 KB PDF ({five['accepted']})", five["rate"],
+                      five["p50_ms"], five["p99_ms"]) + f"   ({five['count']} deliveries)")
+    for offered, figures in ((args.offered, paced), (args.light, light)):
+        print(line.format(f"at {offered:.0f} msg/s offered ({figures['accepted']})", figures["rate"],
+                          figures["p50_ms"], figures["p99_ms"]))
+    print("crypto per message, one core (MIME build + operator signature + AES-256/RSA-OAEP for recipients"
+          " and the sender's copy):")
+    for name, cost in costs.items():
+        total = sum(cost.values())
+        print(f"  {name:<30} {total:6.2f} ms = MIME {cost['mime']:.2f} + sign {cost['sign']:.2f} + encrypt "
+              f"{cost['encrypt']:.2f}   (≤ {1000 / total:,.0f} msg/s on one core)")
+    for name, figures in (("1 recipient", one), ("5 recipients", five), ("paced", paced), ("light", light)):
+        if set(figures["statuses"]) != {"202"}:
+            print(f"  note: {name} answers {figures['statuses']}")
+
+
+if __name__ == "__main__":
+    main()

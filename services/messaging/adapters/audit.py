@@ -1,0 +1,46 @@
+"""The audit trail of reads and writes of messages: hash-chained, identifiers only, never content."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+
+from services.messaging.adapters.tables import audit_events
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: float
+    actor: str  # rpps=…, service=…
+    action: str  # message.submit, message.read-content, …
+    outcome: str  # success, rejected:objection, …
+    message_id: str | None = None
+    mailbox: str | None = None
+
+
+def record_hash(prev_hash: str, record: AuditRecord) -> str:
+    canonical = json.dumps(asdict(record), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def append(conn: sa.Connection, record: AuditRecord) -> None:
+    """Chain the record to the last one; on PostgreSQL a transaction lock keeps the chain linear."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('messaging-audit'))"))
+    prev = conn.scalar(sa.select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)) or GENESIS
+    conn.execute(audit_events.insert(), {**asdict(record), "prev_hash": prev, "hash": record_hash(prev, record)})
+
+
+def verify_chain(conn: sa.Connection) -> int | None:
+    """The seq of the first record that does not chain to its predecessor, or None when intact."""
+    prev = GENESIS
+    for row in conn.execute(sa.select(audit_events).order_by(audit_events.c.seq)).mappings():
+        record = AuditRecord(row["at"], row["actor"], row["action"], row["outcome"], row["message_id"], row["mailbox"])
+        if row["prev_hash"] != prev or row["hash"] != record_hash(prev, record):
+            return int(row["seq"])
+        prev = row["hash"]
+    return None

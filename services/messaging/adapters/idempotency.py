@@ -1,0 +1,38 @@
+"""Stored answers to submissions made with an Idempotency-Key, so a retry gets the same answer."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.messaging.adapters.tables import idempotency_keys
+from services.messaging.domain.commands import Idempotency
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    fingerprint: str
+    status: int
+    body: dict[str, Any]
+
+
+def find(conn: sa.Connection, key: Idempotency) -> StoredAnswer | None:
+    row = conn.execute(
+        sa.select(idempotency_keys.c.fingerprint, idempotency_keys.c.status, idempotency_keys.c.response)
+        .where(idempotency_keys.c.scope == key.scope, idempotency_keys.c.key == key.key)
+    ).first()
+    return None if row is None else StoredAnswer(row.fingerprint, row.status, json.loads(row.response))
+
+
+def save(conn: sa.Connection, key: Idempotency, message_id: str, status: int, body: dict[str, Any], at: float) -> None:
+    """Raises IntegrityError when a concurrent request with the same key committed first."""
+    conn.execute(idempotency_keys.insert(), {
+        "scope": key.scope, "key": key.key, "fingerprint": key.fingerprint, "message_id": message_id,
+        "status": status, "response": json.dumps(body, separators=(",", ":")).encode(), "created_at": at,
+    })
+
+
+def expire(conn: sa.Connection, before: float) -> int:
+    return int(conn.execute(idempotency_keys.delete().where(idempotency_keys.c.created_at < before)).rowcount or 0)

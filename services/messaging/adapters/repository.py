@@ -1,0 +1,96 @@
+"""Reads and writes of messages, deliveries and mailbox entries on a unit of work's connection."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from services.messaging.adapters.tables import deliveries, entries, messages
+from services.messaging.domain.model import (
+    DeliveryStatus,
+    DeliveryView,
+    Folder,
+    RecipientKind,
+)
+
+
+def ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _insert(conn: sa.Connection, table: sa.Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def message_exists(conn: sa.Connection, message_id: str) -> bool:
+    return conn.scalar(sa.select(messages.c.id).where(messages.c.id == message_id)) is not None
+
+
+def add_message(conn: sa.Connection, message: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """The message and one delivery row per recipient."""
+    conn.execute(messages.insert(), dict(message))
+    if rows:
+        conn.execute(deliveries.insert(), [dict(row) for row in rows])
+
+
+def add_entries(conn: sa.Connection, message_id: str, mailboxes: Iterable[str], folder: Folder, at: float) -> None:
+    """Place a message in mailbox folders; one already there is left alone (a redelivery)."""
+    rows = [{"mailbox": box, "folder": folder.value, "message_id": message_id, "delivered_at": at} for box in mailboxes]
+    if rows:
+        statement = _insert(conn, entries).on_conflict_do_nothing(index_elements=["mailbox", "message_id", "folder"])
+        conn.execute(statement, rows)
+
+
+def mark_delivered(conn: sa.Connection, message_id: str, recipients: Sequence[str], at: float) -> None:
+    conn.execute(
+        deliveries.update()
+        .where(deliveries.c.message_id == message_id, deliveries.c.recipient.in_(recipients),
+               deliveries.c.status == DeliveryStatus.PENDING.value)
+        .values(status=DeliveryStatus.DELIVERED.value, delivered_at=at)
+    )
+
+
+def mark_delivery_read(conn: sa.Connection, message_id: str, recipient: str, at: float) -> None:
+    conn.execute(
+        deliveries.update()
+        .where(deliveries.c.message_id == message_id, deliveries.c.recipient == recipient,
+               deliveries.c.read_at.is_(None))
+        .values(read_at=at)
+    )
+
+
+def deliveries_of(conn: sa.Connection, message_id: str) -> tuple[DeliveryView, ...]:
+    rows = conn.execute(
+        sa.select(deliveries).where(deliveries.c.message_id == message_id).order_by(deliveries.c.recipient)
+    ).mappings()
+    return tuple(
+        DeliveryView(recipient=row["recipient"], kind=RecipientKind(row["kind"]), status=DeliveryStatus(row["status"]),
+                     code=row["code"], delivered_at=dt(row["delivered_at"]), read_at=dt(row["read_at"]))
+        for row in rows
+    )
+
+
+def purge(conn: sa.Connection, deleted_before: float) -> int:
+    """Drop entries deleted before the cut-off, then messages no mailbox holds any more."""
+    gone = conn.execute(entries.delete().where(entries.c.deleted_at < deleted_before)).rowcount or 0
+    held = sa.select(entries.c.message_id).where(entries.c.message_id == messages.c.id).exists()
+    pending = sa.select(deliveries.c.message_id).where(
+        deliveries.c.message_id == messages.c.id, deliveries.c.status == DeliveryStatus.PENDING.value).exists()
+    orphans = sa.select(messages.c.id).where(~held, ~pending, messages.c.submitted_at < deleted_before)
+    ids = list(conn.scalars(orphans))
+    if ids:
+        conn.execute(deliveries.delete().where(deliveries.c.message_id.in_(ids)))
+        conn.execute(messages.delete().where(messages.c.id.in_(ids)))
+    return int(gone)
+
+
+def reading(engine: sa.Engine) -> sa.Connection:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    return engine.connect().execution_options(sqlite_begin="DEFERRED")

@@ -1,0 +1,87 @@
+"""nameko dependency providers: the directory over RPC (timeout, cache) and the platform's signing identity."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import eventlet
+from cryptography import x509
+from nameko.exceptions import RemoteError, UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy
+
+from services.messaging.adapters.directory import RpcDirectory, TtlCache
+from services.messaging.adapters.operator import Operator, dev_operator, load_operator
+from services.messaging.crypto.certs import load_certificates
+from services.messaging.domain.errors import DirectoryUnavailable
+from services.messaging.platform import Platform
+from services.messaging.settings import MessagingSettings, read_messaging_settings
+from services.shared.nameko_ext.config import settings_of
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _TimedOut(Exception):
+    pass
+
+
+class Directory(RpcProxy):
+    """Workers get a DirectoryPort: RPC calls bounded by a timeout, resolved mailboxes cached for all workers."""
+
+    def __init__(self) -> None:
+        super().__init__("directory")
+        self.cache: TtlCache | None = None
+        self.timeout = 2.0
+
+    def setup(self) -> None:
+        settings = read_messaging_settings(settings_of(self.container))
+        self.timeout = settings.directory_timeout_seconds
+        self.cache = TtlCache(settings.directory_cache_seconds, settings.directory_negative_cache_seconds)
+
+    def get_dependency(self, worker_ctx: Any) -> RpcDirectory:
+        proxy = super().get_dependency(worker_ctx)
+        assert self.cache is not None, "nameko calls setup() first"
+        return RpcDirectory(lambda method, **kwargs: self._call(proxy, method, kwargs), self.cache)
+
+    def _call(self, proxy: Any, method: str, kwargs: dict[str, Any]) -> Any:
+        try:
+            with eventlet.Timeout(self.timeout, _TimedOut):
+                return getattr(proxy, method).call_async(**kwargs).result()
+        except _TimedOut:
+            raise DirectoryUnavailable(f"The directory did not answer within {self.timeout:g} s; retry.") from None
+        except UnknownService:
+            raise DirectoryUnavailable("The directory service is not running; retry later.") from None
+        except RemoteError as error:
+            raise DirectoryUnavailable(f"The directory failed to answer ({error.exc_type}); retry later.") from None
+
+
+class PlatformIdentity(DependencyProvider):
+    """The operator key and settings, loaded once when the container starts."""
+
+    def __init__(self) -> None:
+        self.platform: Platform | None = None
+
+    def setup(self) -> None:
+        shared = settings_of(self.container)
+        settings = read_messaging_settings(shared)
+        self.platform = Platform(settings, _operator(settings, shared.var_dir), _trusted(settings))
+
+    def get_dependency(self, worker_ctx: Any) -> Platform:
+        assert self.platform is not None, "nameko calls setup() first"
+        return self.platform
+
+
+def _operator(settings: MessagingSettings, var_dir: Path) -> Operator:
+    if settings.operator_cert is None or settings.operator_key is None:
+        return dev_operator(var_dir, settings.platform_address)
+    password = settings.operator_key_password.encode() if settings.operator_key_password else None
+    return load_operator(settings.operator_cert, settings.operator_key, settings.operator_chain, password)
+
+
+def _trusted(settings: MessagingSettings) -> tuple[x509.Certificate, ...] | None:
+    if settings.trust_anchors is None:
+        return None
+    return tuple(load_certificates(settings.trust_anchors.read_bytes()))

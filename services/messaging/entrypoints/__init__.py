@@ -1,0 +1,1 @@
+"""The nameko entrypoints of the messaging service, grouped by edge; service.py composes them."""

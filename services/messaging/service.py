@@ -1,0 +1,56 @@
+"""The messaging service: dependency providers, bus entrypoints, and the HTTP routes of entrypoints/."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from nameko.timer import timer
+
+from services.messaging.adapters.tables import BUS_TABLES
+from services.messaging.dependencies import Directory, PlatformIdentity, utc_now
+from services.messaging.domain import events
+from services.messaging.entrypoints.mailboxes import MailboxRoutes
+from services.messaging.entrypoints.submission import SubmissionRoutes
+from services.messaging.handlers import notices
+from services.messaging.handlers.delivery import deliver
+from services.messaging.handlers.housekeeping import sweep
+from services.shared.bus.envelope import CloudEvent
+from services.shared.nameko_ext.database import Database
+from services.shared.nameko_ext.events import event_handler
+
+SWEEP_SECONDS = 3600
+
+
+class MessagingService(SubmissionRoutes, MailboxRoutes):
+    """Secure messages: submission, signature, per-recipient encryption, mailboxes, receipts, bounces."""
+
+    name = "messaging"
+    db = Database(BUS_TABLES)
+    directory = Directory()
+    platform = PlatformIdentity()
+
+    @event_handler(events.SUBMITTED, handler="deliver")
+    def on_submitted(self, event: CloudEvent) -> None:
+        self.db.handle_once(event, deliver, name="messaging.deliver", clock=utc_now)
+
+    @event_handler(events.BOUNCED, handler="send_bounce_notice")
+    def on_bounced(self, event: CloudEvent) -> None:
+        self.db.handle_once(event, notices.send_bounce_notice, name="messaging.send_bounce_notice", **self._deps())
+
+    @event_handler(events.READ, handler="send_read_receipt")
+    def on_read(self, event: CloudEvent) -> None:
+        self.db.handle_once(event, notices.send_read_receipt, name="messaging.send_read_receipt", **self._deps())
+
+    @event_handler(events.ENROLLED, handler="send_welcome_kit")
+    def on_enrolled(self, event: CloudEvent) -> None:
+        self.db.handle_once(event, notices.send_welcome_kit, name="messaging.send_welcome_kit", **self._deps())
+
+    @timer(interval=SWEEP_SECONDS)
+    def sweep(self) -> None:
+        """Purge what was deleted beyond the restore period, and expired idempotency keys."""
+        settings = self.platform.settings
+        sweep(uow=self.db.uow(), clock=utc_now, retention=timedelta(days=settings.retention_days),
+              keys_for=timedelta(hours=settings.idempotency_hours))
+
+    def _deps(self) -> dict[str, Any]:
+        return {"directory": self.directory, "platform": self.platform, "clock": utc_now}

@@ -1,0 +1,60 @@
+"""Messages the client signed (the platform encrypts) or signed and encrypted (the platform only routes)."""
+from __future__ import annotations
+
+import pytest
+
+from services.messaging.crypto.cms import decrypt, encrypt, open_sealed, seal, sign
+from services.messaging.crypto.errors import BadSignature, MalformedMessage
+from services.messaging.crypto.mime import MessageContent, build_message, parse_message
+from services.messaging.domain.commands import EncryptedByClient, SignedByClient
+from services.shared.errors import Unprocessable
+from tests.unit.messaging.world import ALICE, BOB, CAROL, World
+
+MIME = build_message(MessageContent(subject="Avis", text="Bonjour\n", headers={"From": ALICE, "To": BOB}))
+
+
+def test_a_client_signed_message_is_encrypted_for_recipients_and_keeps_the_senders_signature(world: World) -> None:
+    signed = sign(MIME, world.pki["alice"].cert, world.pki["alice"].key)
+
+    body = world.submit(content=SignedByClient(signed)).body
+
+    verified = open_sealed(world.ciphertext(body["id"]), world.pki["bob"].cert, world.pki["bob"].key,
+                           [world.pki["ca"].cert])
+    assert verified.signer_cert == world.pki["alice"].cert and parse_message(verified.content).subject == "Avis"
+
+
+def test_a_tampered_client_signature_is_refused(world: World) -> None:
+    signed = sign(MIME, world.pki["alice"].cert, world.pki["alice"].key, detached=True)
+    with pytest.raises(BadSignature) as refused:
+        world.submit(content=SignedByClient(signed.replace(b"Bonjour", b"Bonsoir")))
+    assert refused.value.expression == "signed_mime"
+
+
+def test_a_client_signed_message_must_come_from_the_sender_mailbox(world: World) -> None:
+    other = build_message(MessageContent(subject="Avis", text="x\n", headers={"From": CAROL}))
+    with pytest.raises(Unprocessable):
+        world.submit(content=SignedByClient(sign(other, world.pki["alice"].cert, world.pki["alice"].key)))
+
+
+def test_end_to_end_ciphertext_is_stored_as_sent_and_missing_recipients_bounce(world: World) -> None:
+    alice = world.pki["alice"]
+    sealed = seal(MIME, alice.cert, alice.key, [world.pki["bob"].cert, alice.cert])
+
+    body = world.submit(cc=(CAROL,), content=EncryptedByClient(sealed)).body
+
+    statuses = {r["address"]: r.get("code") for r in body["recipients"]}
+    assert statuses == {BOB: None, CAROL: "NOT_ENCRYPTED_FOR_RECIPIENT"}
+    assert decrypt(world.ciphertext(body["id"]), world.pki["bob"].cert, world.pki["bob"].key) == \
+        decrypt(sealed, world.pki["bob"].cert, world.pki["bob"].key)
+
+
+def test_end_to_end_content_must_be_enveloped_data(world: World) -> None:
+    with pytest.raises(MalformedMessage) as refused:
+        world.submit(content=EncryptedByClient(sign(MIME, world.pki["alice"].cert, world.pki["alice"].key)))
+    assert refused.value.expression == "encrypted_mime"
+
+
+def test_an_ec_recipient_is_recognised_in_an_end_to_end_envelope(world: World) -> None:
+    sealed = encrypt(sign(MIME, world.pki["alice"].cert, world.pki["alice"].key), [world.pki["carol"].cert])
+    body = world.submit(to=(CAROL,), content=EncryptedByClient(sealed)).body
+    assert body["recipients"][0]["status"] == "pending"
