@@ -15,6 +15,13 @@ EVENTS_EXCHANGE = "maillage.events"
 UNROUTED_EXCHANGE = "maillage.unrouted"
 UNROUTED_QUEUE = "maillage.unrouted"
 DEAD_LETTER_EXCHANGE = "maillage.dlx"
+# Events nobody consumes (yet) are kept for an operator to see, but not forever.
+UNROUTED_ARGUMENTS = {
+    "x-queue-type": "quorum",
+    "x-message-ttl": 7 * 24 * 3600 * 1000,
+    "x-max-length": 100_000,
+    "x-overflow": "drop-head",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Subscription:
 
 def declare_exchanges(channel: amqp.Channel) -> None:
     channel.exchange_declare(UNROUTED_EXCHANGE, "fanout", durable=True, auto_delete=False)
-    channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"})
+    channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=UNROUTED_ARGUMENTS)
     channel.queue_bind(UNROUTED_QUEUE, UNROUTED_EXCHANGE, "")
     channel.exchange_declare(
         EVENTS_EXCHANGE, "topic", durable=True, auto_delete=False,
