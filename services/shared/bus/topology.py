@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import logging
+
 import amqp
+
+log = logging.getLogger(__name__)
 
 EVENTS_EXCHANGE = "maillage.events"
 UNROUTED_EXCHANGE = "maillage.unrouted"
@@ -47,13 +51,25 @@ class Subscription:
 
 def declare_exchanges(channel: amqp.Channel) -> None:
     channel.exchange_declare(UNROUTED_EXCHANGE, "fanout", durable=True, auto_delete=False)
-    channel.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=UNROUTED_ARGUMENTS)
+    _declare_unrouted_queue(channel)
     channel.queue_bind(UNROUTED_QUEUE, UNROUTED_EXCHANGE, "")
     channel.exchange_declare(
         EVENTS_EXCHANGE, "topic", durable=True, auto_delete=False,
         arguments={"alternate-exchange": UNROUTED_EXCHANGE},
     )
     channel.exchange_declare(DEAD_LETTER_EXCHANGE, "direct", durable=True, auto_delete=False)
+
+
+def _declare_unrouted_queue(channel: amqp.Channel) -> None:
+    # On its own channel: a queue left by an older release with other arguments makes the broker
+    # close the channel, and that must not stop the platform from starting.
+    side = channel.connection.channel()
+    try:
+        side.queue_declare(UNROUTED_QUEUE, durable=True, auto_delete=False, arguments=UNROUTED_ARGUMENTS)
+    except amqp.exceptions.PreconditionFailed:
+        log.warning("queue %s exists with other arguments; kept as it is", UNROUTED_QUEUE)
+        return
+    side.close()
 
 
 def queue_arguments(subscription: Subscription, delivery_limit: int) -> dict[str, object]:
