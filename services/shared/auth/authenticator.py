@@ -1,6 +1,8 @@
 """Turns an ``Authorization: Bearer`` header into a Principal, or says precisely why not."""
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +17,7 @@ from services.shared.settings import DEV_ISSUER, Settings, SettingsError
 # Asymmetric only: "none" forges trivially and HS* would let anyone holding the public key sign.
 ALGORITHMS = ("RS256", "ES256")
 _PSC_RPPS_PREFIX = "8"
+_CACHE_SIZE = 10_000
 
 
 class Authenticator:
@@ -24,11 +27,28 @@ class Authenticator:
         self.audience = audience
         self.jwks_provider = jwks_provider
         self.leeway_seconds = leeway_seconds
+        # Practice software sends the same token with every request: verifying a signature costs
+        # more than the rest of a small request. Remember verified tokens until they expire.
+        self._verified: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
 
     def authenticate(self, authorization_header: str | None) -> Principal:
         token = _bearer_token(authorization_header)
+        cached = self._verified.get(token)
+        if cached is not None and cached[0] > time.time():
+            self._verified.move_to_end(token)
+            return cached[1]
         claims = self._verified_claims(token)
-        return _principal(claims)
+        principal = _principal(claims)
+        self._remember(token, claims, principal)
+        return principal
+
+    def _remember(self, token: str, claims: Mapping[str, Any], principal: Principal) -> None:
+        expires = claims.get("exp")
+        if not isinstance(expires, (int, float)):
+            return
+        self._verified[token] = (float(expires), principal)
+        while len(self._verified) > _CACHE_SIZE:
+            self._verified.popitem(last=False)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         try:

@@ -335,3 +335,18 @@ def test_remote_jwks_unavailable_when_the_issuer_is_down(issuer: DevIssuer) -> N
     auth = Authenticator(DEV_ISSUER, "maillage", RemoteJwks(f"http://127.0.0.1:{port}/jwks"))
     with pytest.raises(Unavailable, match="cannot be fetched"):
         auth.authenticate(bearer(issuer.mint(rpps=RPPS)))
+
+
+def test_a_verified_token_is_remembered_until_it_expires(issuer: DevIssuer) -> None:
+    keys = StaticJwks(issuer.jwks())
+    auth = Authenticator(DEV_ISSUER, "maillage", keys)
+    token = issuer.mint(rpps="10001045367")
+    first = auth.authenticate(bearer(token))
+    auth.jwks_provider = StaticJwks({"keys": []})  # the signature could no longer be checked
+    assert auth.authenticate(bearer(token)) == first
+    other = issuer.mint(rpps="10000023084")
+    with pytest.raises(Unauthorized):
+        auth.authenticate(bearer(other))
+    auth._verified[token] = (0.0, first)  # as if it had expired since
+    with pytest.raises(Unauthorized):
+        auth.authenticate(bearer(token))
