@@ -42,7 +42,7 @@ from bench.support import bench_database, bench_vhost, percentile
 from services.shared.bus.amqp import connect
 from services.shared.bus.relay import OutboxRelay
 from services.shared.bus.relay_worker import RelayWorker
-from services.shared.db import UnitOfWork
+from services.shared.db import UnitOfWork, make_engine
 from services.shared.testing import probe_service
 
 RAW_QUEUE = "bench.raw"
@@ -121,14 +121,18 @@ def raw_ceiling(
     return stats(count, report["finished"] - started, report["latencies"])
 
 
-def reliable_path(uri: str, url: str, count: int, batch: int, offered: float | None = None) -> dict[str, float]:
-    engine = sa.create_engine(url)
-    probe_service.metadata.drop_all(engine)
-    probe_service.metadata.create_all(engine)
+def reliable_path(
+    uri: str, producer_url: str, consumer_url: str, count: int, batch: int, offered: float | None = None
+) -> dict[str, float]:
+    """The producer (this process) and the consumer (the probe service) each own a database, as services do."""
+    engine, consumer_db = make_engine(producer_url), make_engine(consumer_url)
+    for database in (engine, consumer_db):
+        probe_service.metadata.drop_all(database)
+        probe_service.metadata.create_all(database)
     env = {
         **os.environ,
         "AMQP_URI": uri,
-        "MAILLAGE_PROBE_DATABASE_URL": url,
+        "MAILLAGE_PROBE_DATABASE_URL": consumer_url,
         "PROBE_RELAY": "0",
         "MAILLAGE_LOG_LEVEL": "ERROR",
     }
@@ -150,7 +154,7 @@ def reliable_path(uri: str, url: str, count: int, batch: int, offered: float | N
         sent += step
         eventlet.sleep(0)
     handled = probe_service.handled
-    with engine.connect() as conn:
+    with consumer_db.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         while (conn.scalar(sa.select(sa.func.count()).select_from(handled)) or 0) < sent:
             conn.rollback()
             eventlet.sleep(0.01)
@@ -161,6 +165,7 @@ def reliable_path(uri: str, url: str, count: int, batch: int, offered: float | N
     consumer.terminate()
     consumer.wait(timeout=60)
     engine.dispose()
+    consumer_db.dispose()
     return stats(sent, float(finished) - started, latencies)
 
 
@@ -176,12 +181,12 @@ def main() -> None:
     if args.role == "raw-consumer":
         raw_consumer(args.uri, args.events)
         return
-    with bench_vhost() as uri, bench_database(args.database) as url:
+    with bench_vhost() as uri, bench_database(args.database) as producer, bench_database(args.database) as consumer:
         raw = raw_ceiling(uri, args.events, body_size=400)
-        reliable = reliable_path(uri, url, args.events, args.batch)
+        reliable = reliable_path(uri, producer, consumer, args.events, args.batch)
         paced_count = int(min(args.events, args.offered * 10))
         raw_paced = raw_ceiling(uri, paced_count, body_size=400, offered=args.offered)
-        reliable_paced = reliable_path(uri, url, paced_count, 1, offered=args.offered)
+        reliable_paced = reliable_path(uri, producer, consumer, paced_count, 1, offered=args.offered)
     line = "  {:<34} {:9.0f} msg/s   p50 {:8.1f} ms   p99 {:8.1f} ms"
     print(f"bus benchmark: {args.events} events, {args.database}, producer transactions of {args.batch} events")
     print(line.format("raw broker ceiling (saturated)", raw["rate"], raw["p50_ms"], raw["p99_ms"]))

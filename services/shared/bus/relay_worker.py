@@ -1,8 +1,10 @@
 """Runs an outbox relay in the background: wakes on commit, polls when idle, backs off when the broker is down."""
+
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from services.shared.bus.relay import OutboxRelay
 
@@ -10,7 +12,15 @@ log = logging.getLogger(__name__)
 
 
 class RelayWorker:
-    def __init__(self, relay: OutboxRelay, *, idle_seconds: float = 0.05, max_backoff: float = 5.0) -> None:
+    def __init__(
+        self,
+        relay: OutboxRelay,
+        *,
+        idle_seconds: float = 0.05,
+        coalesce_seconds: float = 0.002,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.coalesce_seconds = coalesce_seconds
         self.relay = relay
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff
@@ -37,6 +47,8 @@ class RelayWorker:
                 self._stopping.wait(backoff)
                 continue
             if moved == 0:
-                self._wake.wait(self.idle_seconds)
+                if self._wake.wait(self.idle_seconds):
+                    # Woken by a commit: let the commits right behind it join the same batch.
+                    time.sleep(self.coalesce_seconds)
                 self._wake.clear()
         self.relay.close()
