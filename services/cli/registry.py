@@ -4,7 +4,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-SERVICE_CLASSES: dict[str, str] = {}
+SERVICE_CLASSES: dict[str, str] = {
+    "directory": "services.directory.service:DirectoryService",
+    "messaging": "services.messaging.service:MessagingService",
+}
 
 
 def available() -> list[str]:

@@ -1,0 +1,1 @@
+"""The directory's adapters: tables, the Annuaire Santé extract reader, bulk writers."""

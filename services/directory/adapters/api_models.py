@@ -1,0 +1,64 @@
+"""Request bodies of the directory's JSON API (their JSON Schemas feed the OpenAPI document)."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from services.directory.domain.commands import CreateCpts, PublishCertificate
+from services.directory.domain.enrolment import Enrol
+
+_NAME = Field(min_length=1, max_length=100)
+_PEM = Field(default=None, max_length=20_000, description="One X.509 certificate in PEM, to encrypt for you.")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EnrolmentRequest(_Strict):
+    """The regional enrolment form; the account kit then comes by secure message to ``mailbox``."""
+
+    civility: str = Field(max_length=10, description="M or MME.")
+    family: str = _NAME
+    given: str = _NAME
+    mailbox: str = Field(max_length=254, description="Your MSSanté mailbox address.")
+    phone1: str = Field(max_length=20)
+    phone2: str | None = Field(default=None, max_length=20)
+    rpps: str = Field(max_length=11, description="Your RPPS number (11 digits).")
+    address: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(max_length=5)
+    city: str = _NAME
+    specialty: str | None = Field(default=None, max_length=100)
+    certificate_pem: str | None = _PEM
+
+    def command(self) -> Enrol:
+        return Enrol(**self.model_dump())
+
+
+class CertificateRequest(_Strict):
+    """For ``mailbox``, else for the professional ``rpps`` (administrators), else for your own record."""
+
+    pem: str = Field(max_length=20_000)
+    mailbox: str | None = Field(default=None, max_length=254)
+    rpps: str | None = Field(default=None, max_length=11)
+
+    def command(self) -> PublishCertificate:
+        return PublishCertificate(self.pem, self.mailbox, self.rpps)
+
+
+class ObjectionRequest(_Strict):
+    objects_to_exchange: StrictBool
+    refuses_dmp: StrictBool
+
+
+class CptsRequest(_Strict):
+    finess: str = Field(max_length=9)
+    name: str = Field(min_length=1, max_length=200)
+    communes: list[str] = Field(default_factory=list, max_length=500, description="INSEE commune codes.")
+    postal_codes: list[str] = Field(default_factory=list, max_length=500)
+
+    def command(self) -> CreateCpts:
+        return CreateCpts(self.finess, self.name, tuple(self.communes), tuple(self.postal_codes))
+
+
+class MemberRequest(_Strict):
+    rpps: str = Field(max_length=12, description="RPPS (11 digits) or IDNPS.")

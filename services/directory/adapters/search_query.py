@@ -1,0 +1,152 @@
+"""Runs a Search: filtered, stably ordered, paged, counted; rows come back as read models."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.directory.adapters import view_rows
+from services.directory.adapters.search_filters import BUILDERS, Condition, postal_code
+from services.directory.adapters.tables import activity, mailbox, mailbox_owner, organisation, professional
+from services.directory.domain.names import prefix_bounds
+from services.directory.domain.search import Resource, Search, Text
+from services.directory.domain.views import OrganisationView, Page, PractitionerView, RoleView
+
+_TABLES = {Resource.PRACTITIONER: professional, Resource.ROLE: activity, Resource.ORGANIZATION: organisation}
+_COLUMNS = {Resource.PRACTITIONER: view_rows.PRACTITIONER_COLUMNS, Resource.ROLE: view_rows.ROLE_COLUMNS,
+            Resource.ORGANIZATION: view_rows.ORGANISATION_COLUMNS}
+# A total order on each resource, so that pages neither repeat nor skip a row.
+_ORDER = {
+    Resource.PRACTITIONER: (professional.c.family_norm, professional.c.given_norm, professional.c.idnps),
+    Resource.ROLE: (activity.c.professional_idnps, activity.c.ref),
+    Resource.ORGANIZATION: (organisation.c.name_norm, organisation.c.id),
+}
+
+
+def conditions(search: Search) -> list[Condition]:
+    """Criteria AND-ed, each one's alternatives OR-ed."""
+    builders = BUILDERS[search.resource]
+    hint = _family_hint(search)
+    found = []
+    for criterion in search.criteria:
+        if hint is not None and criterion.name == "address-postalcode":
+            found.append(sa.or_(*(_place_and_family(value, hint) for value in criterion.alternatives)))
+            continue
+        found.append(sa.or_(*(builders[criterion.name](value) for value in criterion.alternatives)))
+    return found
+
+
+def _family_hint(search: Search) -> Text | None:
+    """One plain family prefix beside a postal code: both go to the activity index (postal code, family)."""
+    if search.resource is not Resource.PRACTITIONER:
+        return None
+    families = search.values("family")
+    if len(families) != 1 or len(families[0]) != 1:
+        return None
+    wanted = families[0][0]
+    return wanted if isinstance(wanted, Text) and not wanted.exact else None
+
+
+def _place_and_family(place: Any, family: Text) -> Condition:
+    low, high = prefix_bounds(family.value)
+    near = sa.select(activity.c.professional_idnps).where(
+        postal_code(activity.c.postal_code, place), activity.c.family_norm >= low, activity.c.family_norm < high)
+    return professional.c.idnps.in_(near)
+
+
+# Criteria that bound the matches to some hundreds of rows, all read anyway to be sorted: the total comes
+# with them (a window count) instead of from a second pass. Narrower ones rarely fill a page and need no count.
+_BOUNDED = frozenset({"address-postalcode", "organization", "partof"})
+_TOTAL = "_total"
+
+
+def find(connection: sa.Connection, search: Search) -> Page[Any]:
+    paging = search.paging
+    where = conditions(search)
+    windowed = paging.total and any(criterion.name in _BOUNDED for criterion in search.criteria)
+    rows: Sequence[Any] = []
+    if paging.count:
+        columns = [*_COLUMNS[search.resource], *([sa.func.count().over().label(_TOTAL)] if windowed else [])]
+        statement = (sa.select(*columns).where(*where).order_by(*_ORDER[search.resource])
+                     .offset(paging.offset).limit(paging.count + 1))
+        rows = connection.execute(statement).mappings().all()
+    has_more = len(rows) > paging.count
+    total = _total(connection, search, where, rows, has_more, windowed)
+    if not paging.count:
+        has_more = (total or 0) > paging.offset
+    items = _views(connection, search.resource, rows[:paging.count])
+    return Page(tuple(items), paging.offset, paging.count, total, has_more)
+
+
+def _total(connection: sa.Connection, search: Search, where: list[Condition], rows: Sequence[Any],
+           has_more: bool, windowed: bool) -> int | None:
+    paging = search.paging
+    if not paging.total:
+        return None
+    if windowed and rows:
+        return int(rows[0][_TOTAL])
+    if paging.offset == 0 and paging.count and not has_more:
+        return len(rows)  # the whole result is on this first page
+    count = sa.select(sa.func.count()).select_from(_TABLES[search.resource]).where(*where)
+    return int(connection.execute(count).scalar_one())
+
+
+def _views(connection: sa.Connection, resource: Resource, rows: Sequence[Any]) -> list[Any]:
+    if resource is Resource.ORGANIZATION:
+        return [view_rows.organisation_view(row) for row in rows]
+    key = "idnps" if resource is Resource.PRACTITIONER else "professional_idnps"
+    boxes = mailboxes_of(connection, {row[key] for row in rows})
+    build: Callable[..., Any] = view_rows.practitioner if resource is Resource.PRACTITIONER else view_rows.role
+    return [build(row, boxes.get(row[key], ())) for row in rows]
+
+
+_KEYS: sa.BindParameter[list[str]] = sa.bindparam("keys", expanding=True)
+_MAILBOXES_OF = (sa.select(mailbox_owner.c.owner_idnps, mailbox.c.address)
+                 .join(mailbox, mailbox.c.address == mailbox_owner.c.address)
+                 .where(mailbox_owner.c.owner_idnps.in_(_KEYS), mailbox_owner.c.active, mailbox.c.active)
+                 .order_by(mailbox_owner.c.owner_idnps, mailbox.c.address))
+# Built once: a search's own statement is built per query, these fixed ones need not be.
+_PRACTITIONERS = (sa.select(*view_rows.PRACTITIONER_COLUMNS).where(professional.c.idnps.in_(_KEYS))
+                  .order_by(professional.c.idnps))
+_ROLES_OF = (sa.select(*view_rows.ROLE_COLUMNS).where(activity.c.professional_idnps == sa.bindparam("idnps"))
+             .order_by(activity.c.ref))
+_ORGANISATIONS = (sa.select(*view_rows.ORGANISATION_COLUMNS).where(organisation.c.id.in_(_KEYS))
+                  .order_by(organisation.c.id))
+
+
+def mailboxes_of(connection: sa.Connection, owners: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The active mailboxes each professional owns, by IDNPS."""
+    wanted = sorted(set(owners))
+    if not wanted:
+        return {}
+    found: dict[str, list[str]] = {}
+    for owner, address in connection.execute(_MAILBOXES_OF, {"keys": wanted}):
+        found.setdefault(owner, []).append(address)
+    return {owner: tuple(addresses) for owner, addresses in found.items()}
+
+
+def practitioners(connection: sa.Connection, idnps: Iterable[str]) -> list[PractitionerView]:
+    wanted = sorted(set(idnps))
+    if not wanted:
+        return []
+    rows = connection.execute(_PRACTITIONERS, {"keys": wanted}).mappings().all()
+    return [view_rows.practitioner(row, boxes) for row, boxes in _with_boxes(connection, rows, "idnps")]
+
+
+def roles_of(connection: sa.Connection, idnps: str) -> list[RoleView]:
+    rows = connection.execute(_ROLES_OF, {"idnps": idnps}).mappings().all()
+    return [view_rows.role(row, boxes) for row, boxes in _with_boxes(connection, rows, "professional_idnps")]
+
+
+def organisations(connection: sa.Connection, ids: Iterable[str]) -> list[OrganisationView]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    rows = connection.execute(_ORGANISATIONS, {"keys": wanted}).mappings().all()
+    return [view_rows.organisation_view(row) for row in rows]
+
+
+def _with_boxes(connection: sa.Connection, rows: Sequence[Any], key: str) -> list[tuple[Any, tuple[str, ...]]]:
+    boxes = mailboxes_of(connection, (row[key] for row in rows))
+    return [(row, boxes.get(row[key], ())) for row in rows]

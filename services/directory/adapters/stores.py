@@ -1,0 +1,75 @@
+"""What every import store shares: table locks, SQLite tuning, counts, cascaded deactivation."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+_SQLITE_CACHE_KIB = 131_072  # 128 MiB: the working set of an import stays in memory, and RSS flat
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What an import did to the records of its kind (activities, or mailboxes)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deactivated: int = 0
+    active_before: int = 0
+
+
+def lock(connection: sa.Connection, tables: Sequence[sa.Table]) -> None:
+    """One import at a time, and no other writer meanwhile; readers go on (SQLite: BEGIN IMMEDIATE)."""
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(table.name for table in tables)
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '30s'")  # as SQLite's busy timeout
+        connection.exec_driver_sql(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
+        connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+
+
+@contextmanager
+def tuned(connection: sa.Connection) -> Iterator[None]:
+    """A large page cache for the import's connection, given back afterwards (pooled connection)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection: this must also work after a failed statement, before rollback.
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def counts(*, accepted: int, changed: int, created: int, deactivated: int, active_before: int) -> Counts:
+    """Every accepted line is created, updated or unchanged (a repeated line counts as unchanged)."""
+    updated = max(changed - created, 0)
+    return Counts(created=created, updated=updated, unchanged=max(accepted - created - updated, 0),
+                  deactivated=deactivated, active_before=active_before)
+
+
+def count_active(connection: sa.Connection, table: sa.Table) -> int:
+    query = sa.select(sa.func.count()).select_from(table).where(table.c.active)
+    return int(connection.execute(query).scalar_one())
+
+
+def deactivate_orphans(connection: sa.Connection, parent: sa.Table, child: sa.Table, link: tuple[str, str],
+                       now: float, lost: sa.ColumnElement[bool], *only: sa.ColumnElement[bool]) -> int:
+    """Mark inactive the active ``parent`` rows that no active ``child`` row points to any more.
+
+    Only the parents of the ``lost`` child rows (those just deactivated) are looked at, and
+    among them those matching ``only``.
+    """
+    child_column, parent_column = link
+    children = child.alias("c")
+    touched = sa.select(child.c[child_column]).where(lost)
+    orphan = ~sa.exists().where(children.c[child_column] == parent.c[parent_column], children.c.active)
+    result = connection.execute(parent.update().where(
+        parent.c.active, parent.c[parent_column].in_(touched), orphan, *only).values(active=False, updated_at=now))
+    return max(result.rowcount, 0)

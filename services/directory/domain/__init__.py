@@ -1,0 +1,1 @@
+"""The directory's domain: professionals, activities, organisations, mailboxes, certificates, CPTS."""

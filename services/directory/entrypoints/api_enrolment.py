@@ -1,0 +1,60 @@
+"""JSON API of enrolment and certificates: professionals for themselves, administrators on their behalf."""
+from __future__ import annotations
+
+from typing import Any
+
+from services.directory.adapters import api_bodies
+from services.directory.adapters.api_models import CertificateRequest, EnrolmentRequest
+from services.directory.adapters.connections import reader, utc_now
+from services.directory.handlers import certificates, enrolment
+from services.shared.web import ApiOperation, http, read_json
+
+_OWNER = {403: "Not the owner (nor an administrator)", 404: "Unknown mailbox, professional or certificate"}
+_CHECKS = {400: "Malformed field (named in `expression`)", 422: "The certificate cannot serve (the detail says why)"}
+
+
+class EnrolmentRoutes:
+    db: Any
+
+    @http("POST", "/api/v1/enrolments", max_body_bytes=64 * 1024, api=ApiOperation(
+        "Enrol: the regional form, for your own RPPS number (administrators: for anyone)",
+        request_schema=EnrolmentRequest.model_json_schema(), responses={
+            201: "Enrolled: mailbox created, account kit on its way by secure message", **_CHECKS,
+            403: "Not your RPPS number", 409: "Already enrolled, or mailbox used by someone else",
+            422: "Unknown RPPS number, names not matching the national directory, or unusable certificate"}))
+    def enrol(self, request: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+        form = read_json(request, model=EnrolmentRequest).command()
+        accepted = enrolment.enrol(form, uow=self.db.uow(), actor=request.principal, clock=utc_now)
+        return 201, {"Location": f"/api/v1/enrolments/{accepted.id}"}, api_bodies.enrolment(accepted)
+
+    @http("GET", "/api/v1/enrolments/<enrolment_id>", api=ApiOperation(
+        "An enrolment (the professional himself or an administrator)", responses={200: "The enrolment", **_OWNER}))
+    def get_enrolment(self, request: Any, enrolment_id: str) -> dict[str, Any]:
+        found = enrolment.enrolment_of(enrolment_id, read=reader(self.db.engine), actor=request.principal)
+        return api_bodies.enrolment(found)
+
+    @http("POST", "/api/v1/directory/certificates", max_body_bytes=64 * 1024, api=ApiOperation(
+        "Publish an encryption certificate for a mailbox you own, or for your own professional record",
+        request_schema=CertificateRequest.model_json_schema(), responses={
+            201: "Published", 200: "Already published (same certificate, same owner)", **_CHECKS, **_OWNER,
+            409: "The certificate is revoked or belongs to another owner"}))
+    def publish_certificate(self, request: Any) -> tuple[int, dict[str, Any]]:
+        command = read_json(request, model=CertificateRequest).command()
+        view, created = certificates.publish_certificate(command, uow=self.db.uow(), actor=request.principal,
+                                                         clock=utc_now)
+        return (201 if created else 200), api_bodies.certificate(view, utc_now())
+
+    @http("GET", "/api/v1/directory/certificates", api=ApiOperation(
+        "The certificates of a mailbox (?mailbox=) or of a professional (?rpps=), newest first",
+        responses={200: "Certificates with their status", 400: "Neither mailbox nor rpps", 404: "Unknown owner"}))
+    def list_certificates(self, request: Any) -> dict[str, Any]:
+        found = certificates.certificates_of(read=reader(self.db.engine), mailbox=request.args.get("mailbox"),
+                                             rpps=request.args.get("rpps"))
+        return api_bodies.certificates(found, utc_now())
+
+    @http("POST", "/api/v1/directory/certificates/<fingerprint>/revoke", api=ApiOperation(
+        "Revoke a certificate (its owners or an administrator); revoking twice changes nothing",
+        responses={200: "Revoked", **_OWNER}))
+    def revoke_certificate(self, request: Any, fingerprint: str) -> dict[str, Any]:
+        view = certificates.revoke_certificate(fingerprint, uow=self.db.uow(), actor=request.principal, clock=utc_now)
+        return api_bodies.certificate(view, utc_now())

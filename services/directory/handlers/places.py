@@ -1,0 +1,15 @@
+"""Keeps the city search helper in step with the imported data."""
+from __future__ import annotations
+
+from services.directory.adapters import places
+from services.shared.bus.envelope import CloudEvent
+from services.shared.db import UnitOfWork
+from services.shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+def refresh_search_places(event: CloudEvent, *, uow: UnitOfWork) -> None:
+    """On ``directory.imported``: the caller's unit of work commits (once per event)."""
+    count = places.refresh(uow.connection)
+    log.info("search places refreshed", import_id=event.data.get("import_id"), places=count)

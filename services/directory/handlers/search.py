@@ -1,0 +1,58 @@
+"""FHIR searches and reads: Practitioner, PractitionerRole, Organization, with _include."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+from services.directory.adapters import search_query
+from services.directory.adapters.connections import Reader
+from services.directory.adapters.fhir_resources import role_id
+from services.directory.domain.errors import UnknownResource
+from services.directory.domain.search import Resource, Search
+from services.directory.domain.views import OrganisationView, Page, PractitionerView, RoleView
+
+T = TypeVar("T")
+
+
+def search(query: Search, *, read: Reader) -> Page[Any]:
+    with read() as connection:
+        page = search_query.find(connection, query)
+        if query.resource is Resource.ROLE and query.include:
+            page = replace(page, included=tuple(_included(connection, page.items, query.include)))
+    return page
+
+
+def _included(connection: sa.Connection, roles: tuple[RoleView, ...], targets: tuple[str, ...]) -> list[Any]:
+    found: list[Any] = []
+    if "practitioner" in targets:
+        found += search_query.practitioners(connection, (role.idnps for role in roles))
+    if "organization" in targets:
+        found += search_query.organisations(connection, (r.organisation_id for r in roles if r.organisation_id))
+    return found
+
+
+def read_practitioner(resource_id: str, *, read: Reader) -> PractitionerView:
+    with read() as connection:
+        found = search_query.practitioners(connection, [resource_id])
+    return _one(found, "Practitioner", resource_id)
+
+
+def read_role(resource_id: str, *, read: Reader) -> RoleView:
+    idnps = resource_id.rpartition("-")[0]
+    with read() as connection:
+        found = [role for role in search_query.roles_of(connection, idnps) if role_id(idnps, role.ref) == resource_id]
+    return _one(found, "PractitionerRole", resource_id)
+
+
+def read_organisation(resource_id: str, *, read: Reader) -> OrganisationView:
+    with read() as connection:
+        found = search_query.organisations(connection, [resource_id])
+    return _one(found, "Organization", resource_id)
+
+
+def _one(found: list[T], resource: str, resource_id: str) -> T:
+    if not found:
+        raise UnknownResource(f"No {resource} has the id '{resource_id[:64]}'.", expression="id")
+    return found[0]

@@ -1,0 +1,36 @@
+"""The directory service: dependency providers, the bus entrypoint, and the routes of entrypoints/."""
+from __future__ import annotations
+
+from services.directory.adapters.connections import tune_for_search
+from services.directory.adapters.tables import BUS_TABLES
+from services.directory.domain import events
+from services.directory.entrypoints.api_admin import AdminRoutes
+from services.directory.entrypoints.api_enrolment import EnrolmentRoutes
+from services.directory.entrypoints.fhir import FhirRoutes
+from services.directory.entrypoints.rpc import RpcMethods
+from services.directory.handlers.places import refresh_search_places
+from services.shared.bus.envelope import CloudEvent
+from services.shared.nameko_ext.database import Database
+from services.shared.nameko_ext.events import event_handler
+from services.shared.nameko_ext.log_context import LogContext
+
+
+class DirectoryDatabase(Database):
+    """The platform's Database provider, its engine tuned for directory searches."""
+
+    def setup(self) -> None:
+        super().setup()
+        assert self.engine is not None
+        tune_for_search(self.engine)
+
+
+class DirectoryService(FhirRoutes, EnrolmentRoutes, AdminRoutes, RpcMethods):
+    """Professionals, organisations, mailboxes and certificates: FHIR search, enrolment, RPC for the others."""
+
+    name = "directory"
+    db = DirectoryDatabase(BUS_TABLES)
+    log_context = LogContext()
+
+    @event_handler(events.IMPORTED, handler="refresh_search_places")
+    def on_imported(self, event: CloudEvent) -> None:
+        self.db.handle_once(event, refresh_search_places, name="directory.refresh_search_places")

@@ -1,0 +1,177 @@
+"""Searches against a seeded directory: what matches, in which order, on which page, shaped as FR profiles."""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from services.directory.adapters.fhir_bundle import searchset
+from services.directory.adapters.fhir_params import parse_search
+from services.directory.adapters.fhir_resources import resource_of, role_id
+from services.directory.domain.errors import UnknownResource
+from services.directory.domain.search import Resource
+from services.directory.handlers import search as handlers
+from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
+    CAB_BOX,
+    HELENE,
+    HOSPITAL_FINESS,
+    JEANNE,
+    JEANNE_BOX,
+    LUC,
+    PAUL,
+    PHARMACY_FINESS,
+    World,
+    seeded_template,
+    shared_world,
+)
+
+P, R, O = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
+BASE = "https://maillage.test/fhir"
+
+
+def bundle(world: World, resource: Resource, query: str, lenient: bool = False) -> dict[str, Any]:
+    search = parse_search(resource, parse_qsl(query), lenient=lenient)
+    result = searchset(search, handlers.search(search, read=world.read), BASE, resource_of)
+    Bundle.model_validate(result)  # a valid FHIR (R4B, same as R4 for these resources) searchset
+    return result
+
+
+def ids(result: dict[str, Any], mode: str = "match") -> list[str]:
+    return [e["resource"]["id"] for e in result.get("entry", []) if e["search"]["mode"] == mode]
+
+
+def link(result: dict[str, Any], relation: str) -> str | None:
+    return next((item["url"] for item in result["link"] if item["relation"] == relation), None)
+
+
+def follow(url: str) -> str:
+    return urlsplit(url).query
+
+
+@pytest.mark.parametrize("query", [
+    "identifier=https://rpps.esante.gouv.fr|10001045367", "identifier=urn:oid:1.2.250.1.71.4.2.1|810001045367",
+    "identifier=10001045367", "identifier=810001045367",
+])
+def test_identifier_finds_the_one_practitioner(shared_world: World, query: str) -> None:
+    result = bundle(shared_world, P, query)
+    assert (result["total"], ids(result)) == (1, ["8" + JEANNE.rpps])
+
+
+def test_a_practitioner_as_the_french_profiles_shape_it(shared_world: World) -> None:
+    [entry] = bundle(shared_world, P, "identifier=10001045367")["entry"]
+    resource = entry["resource"]
+    assert entry["fullUrl"] == f"{BASE}/Practitioner/810001045367"
+    assert resource["meta"]["profile"][1].endswith("/as-dp-practitioner")
+    assert [(i["type"]["coding"][0]["code"], i["system"], i["value"]) for i in resource["identifier"]] == [
+        ("IDNPS", "urn:oid:1.2.250.1.71.4.2.1", "810001045367"), ("RPPS", "https://rpps.esante.gouv.fr", JEANNE.rpps)]
+    assert resource["name"] == [{"use": "official", "family": "MARTIN", "given": ["Jeanne"], "prefix": ["Dr"]}]
+    assert [q["code"]["coding"][0]["code"] for q in resource["qualification"]] == ["10", "SM53"]
+    assert {t["value"] for t in resource["telecom"]} == {JEANNE_BOX, CAB_BOX}
+    assert resource["telecom"][0]["extension"][0]["valueCoding"]["code"] == "MSSANTE"
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("family=lefevre d", HELENE), ("family=LEFÈVRE-D'É", HELENE), ("family:exact=LEFÈVRE-D'ÉTÉ", HELENE),
+    ("given=helene&family=lef", HELENE), ("name=zylber", LUC), ("name=Luc&family=zyl", LUC),
+    ("mailbox-mss=paul.durand@", PAUL), ("mailbox-mss:exact=PAUL.DURAND@medecin.mssante.fr", PAUL),
+])
+def test_string_search_is_an_accent_and_case_blind_prefix(shared_world: World, query: str, expected: Any) -> None:
+    assert ids(bundle(shared_world, P, query)) == ["8" + expected.rpps]
+
+
+def test_exact_means_exact(shared_world: World) -> None:
+    assert bundle(shared_world, P, "family:exact=Lefèvre-d'Été")["total"] == 0
+    assert bundle(shared_world, P, "family:exact=LEFÈVRE-D'ÉT")["total"] == 0
+    assert bundle(shared_world, P, "family=lefevre")["total"] > bundle(shared_world, P, "family:exact=LEFÈVRE")["total"]
+
+
+def test_family_and_postal_code_and_qualification(shared_world: World) -> None:
+    found = ids(bundle(shared_world, P, "family=martin&address-postalcode=75011&_count=100"))
+    assert "8" + JEANNE.rpps in found
+    assert ids(bundle(shared_world, P, "family=martin&address-postalcode=34000")) == ["8" + JEANNE.rpps]
+    cardiology = "qualification-code=https://mos.esante.gouv.fr/NOS/TRE_R38-SpecialiteOrdinale/FHIR/" \
+                 "TRE-R38-SpecialiteOrdinale|SM04&family=durand&given=paul"
+    assert ids(bundle(shared_world, P, cardiology)) == ["8" + PAUL.rpps]
+
+
+def test_roles_by_practitioner_with_both_includes(shared_world: World) -> None:
+    result = bundle(shared_world, R, f"practitioner=Practitioner/8{JEANNE.rpps}&_include=PractitionerRole:practitioner"
+                                     "&_include=PractitionerRole:organization")
+    assert result["total"] == 2 and len(ids(result)) == 2
+    assert sorted(ids(result, "include")) == sorted(["8" + JEANNE.rpps, "C79427768100019", f"F{HOSPITAL_FINESS}"])
+    role = result["entry"][0]["resource"]
+    assert role["practitioner"] == {"reference": f"Practitioner/8{JEANNE.rpps}"}
+    assert role["contained"][0]["resourceType"] == "Location" and role["location"] == [{"reference": "#site"}]
+
+
+def test_roles_by_place_and_specialty(shared_world: World) -> None:
+    montpellier = bundle(shared_world, R, "address-city=MONTPEL&address-postalcode=34000&_count=100")
+    assert {"8" + JEANNE.rpps, "8" + LUC.rpps} <= {r.rsplit("-", 1)[0] for r in ids(montpellier)}
+    gp = ids(bundle(shared_world, R, f"specialty=SM53&organization=Organization/F{HOSPITAL_FINESS}"))
+    assert [r.rsplit("-", 1)[0] for r in gp] == ["8" + JEANNE.rpps]
+    assert bundle(shared_world, R, f"mailbox-mss={CAB_BOX}&organization=C79427768100019")["total"] == 2
+
+
+def test_organisations_by_identifier_name_type_and_partof(shared_world: World) -> None:
+    for query in (f"identifier={PHARMACY_FINESS}", "identifier=urn:oid:1.2.250.1.71.4.2.2|1" + PHARMACY_FINESS,
+                  "name=pharmacie de l'eglise&address-city=montpellier"):
+        assert ids(bundle(shared_world, O, query)) == [f"F{PHARMACY_FINESS}"], query
+    assert ids(bundle(shared_world, O, "identifier=https://sirene.fr|79427768100019")) == ["C79427768100019"]
+    assert ids(bundle(shared_world, O, f"partof=Organization/F{HOSPITAL_FINESS}&type=pharmacy")) == [
+        f"F{PHARMACY_FINESS}"]
+    by_identifier = bundle(shared_world, O, f"partof:identifier=https://finess.esante.gouv.fr|{HOSPITAL_FINESS}")
+    assert f"F{PHARMACY_FINESS}" in ids(by_identifier)
+    [pharmacy] = bundle(shared_world, O, f"identifier={PHARMACY_FINESS}")["entry"]
+    assert pharmacy["resource"]["partOf"]["identifier"]["value"] == HOSPITAL_FINESS
+
+
+def test_pages_cover_every_match_once_in_a_stable_order(shared_world: World) -> None:
+    everything = bundle(shared_world, P, "family=ma&_count=100")
+    total = everything["total"]
+    assert 40 < total <= 100
+    seen, query = [], "family=ma&_count=7"
+    while query:
+        page = bundle(shared_world, P, query)
+        assert page["total"] == total and len(ids(page)) <= 7
+        seen += ids(page)
+        query = follow(link(page, "next")) if link(page, "next") else ""
+    assert seen == ids(everything)
+
+
+def test_count_one_last_page_and_past_the_end(shared_world: World) -> None:
+    first = bundle(shared_world, P, "family=martin&_count=1")
+    total = first["total"]
+    assert len(ids(first)) == 1 and link(first, "previous") is None and link(first, "next")
+    last = bundle(shared_world, P, follow(link(first, "last") or ""))
+    assert len(ids(last)) == 1 and link(last, "next") is None and link(last, "previous")
+    beyond = bundle(shared_world, P, f"family=martin&_count=1&_offset={total + 5}")
+    assert beyond["total"] == total and "entry" not in beyond and link(beyond, "next") is None
+    assert f"_offset={total - 1}" in (link(beyond, "previous") or "")
+
+
+def test_total_none_and_count_zero(shared_world: World) -> None:
+    no_total = bundle(shared_world, P, "family=martin&_total=none&_count=1")
+    assert "total" not in no_total and link(no_total, "next") and "_total=none" in link(no_total, "next")
+    only_total = bundle(shared_world, P, "family=martin&_count=0")
+    assert only_total["total"] > 1 and "entry" not in only_total
+
+
+def test_lenient_bundle_says_what_it_ignored(shared_world: World) -> None:
+    result = bundle(shared_world, P, "identifier=10001045367&colour=blue", lenient=True)
+    assert ids(result) == ["8" + JEANNE.rpps]
+    outcome = result["entry"][-1]
+    assert outcome["search"]["mode"] == "outcome"
+    assert outcome["resource"]["issue"][0]["expression"] == ["colour"]
+
+
+def test_reads_by_id(shared_world: World) -> None:
+    assert handlers.read_practitioner("8" + PAUL.rpps, read=shared_world.read).family == "DURAND"
+    assert handlers.read_organisation(f"F{HOSPITAL_FINESS}", read=shared_world.read).name == "HÔPITAL SAINT-ÉLOI"
+    role = handlers.search(parse_search(R, [("practitioner", "8" + LUC.rpps)]), read=shared_world.read).items[0]
+    assert handlers.read_role(role_id(role.idnps, role.ref), read=shared_world.read) == role
+    for read, missing in ((handlers.read_practitioner, "899999999999"), (handlers.read_role, "8" + LUC.rpps + "-0"),
+                          (handlers.read_organisation, "Fnothing")):
+        with pytest.raises(UnknownResource):
+            read(missing, read=shared_world.read)
