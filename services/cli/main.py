@@ -28,7 +28,7 @@ app.command()(up)
 app.add_typer(dlq.app, name="dlq")
 
 # Each of these modules adds its own commands with `register(app)`.
-COMMAND_MODULES: list[str] = ["services.cli.token", "services.messaging.cli"]
+COMMAND_MODULES: list[str] = ["services.cli.token", "services.directory.cli", "services.messaging.cli"]
 for module in COMMAND_MODULES:
     importlib.import_module(module).register(app)
 
