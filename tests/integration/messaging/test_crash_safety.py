@@ -81,9 +81,10 @@ def stand_in(tmp_path: Path, pki: dict[str, Identity]) -> Iterator[str]:
 def send_all(base_url: str, token: str, keys: list[str], accepted: dict[str, str], lock: threading.Lock) -> None:
     """Each message until it gets its 202, retrying with the same Idempotency-Key through the crashes."""
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        deadline = time.monotonic() + 240
         for key in keys:
             body = {"sender": ALICE, "to": [BOB], "subject": f"Essai {key}", "body": {"text": "Bonjour.\n"}}
-            while True:
+            while time.monotonic() < deadline:
                 try:
                     answer = client.post("/api/v1/messages", json=body, headers={"Idempotency-Key": key})
                 except httpx.TransportError:
@@ -118,7 +119,10 @@ def test_every_accepted_message_is_delivered_exactly_once_across_sigkills(
         sender.start()
     try:
         for fraction in KILL_AT:
+            deadline = time.monotonic() + 120
             while len(accepted) < TOTAL * fraction:
+                assert all(s.is_alive() for s in senders), "a sender stopped on an unexpected answer"
+                assert time.monotonic() < deadline, f"only {len(accepted)} messages accepted in time"
                 time.sleep(0.02)
             platform.kill()
             platform.start()
