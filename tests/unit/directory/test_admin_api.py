@@ -8,7 +8,7 @@ from services.directory.domain.errors import UnknownResource
 from services.directory.handlers.cpts import cpts_of, create_cpts, set_membership
 from services.directory.handlers.patients import objection_of, read_objection, record_objection
 from services.shared.errors import Conflict, Forbidden, Invalid
-from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
+from tests.unit.directory.directory_world import (
     ADMIN,
     CPTS_FINESS,
     HOSPITAL_FINESS,
@@ -17,8 +17,6 @@ from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
     PAUL,
     World,
     professional,
-    seeded_template,
-    world,
 )
 
 INS = "279035121518989"

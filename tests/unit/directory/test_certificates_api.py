@@ -8,11 +8,13 @@ from cryptography.hazmat.primitives import serialization
 
 from services.directory.domain.commands import PublishCertificate
 from services.directory.domain.errors import CertificateConflict, NotOwner, UnknownResource, UnusableCertificate
+from services.directory.domain.views import CertificateView
 from services.directory.handlers.certificates import certificates_of, publish_certificate, revoke_certificate
 from services.messaging.crypto.testing import Identity, make_ca, make_identity, usage_flags
+from services.shared.auth import Principal
 from services.shared.bus.schemas import validate_event_body
 from services.shared.errors import Invalid
-from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
+from tests.unit.directory.directory_world import (
     ADMIN,
     CAB_BOX,
     HELENE,
@@ -22,8 +24,6 @@ from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
     PAUL,
     World,
     professional,
-    seeded_template,
-    world,
 )
 
 CA = make_ca("Directory Test CA")
@@ -33,9 +33,10 @@ def pem(identity: Identity) -> str:
     return identity.cert_pem.decode()
 
 
-def publish(world: World, certificate: str, actor=professional(JEANNE), **target: str):  # type: ignore[no-untyped-def]
+def publish(world: World, certificate: str, actor: Principal | None = None,
+            **target: str) -> tuple[CertificateView, bool]:
     command = PublishCertificate(certificate, **target)
-    return publish_certificate(command, uow=world.uow(), actor=actor, clock=world.clock)
+    return publish_certificate(command, uow=world.uow(), actor=actor or professional(JEANNE), clock=world.clock)
 
 
 def test_an_owner_publishes_for_a_mailbox_and_the_event_names_owners_not_the_pem(world: World) -> None:

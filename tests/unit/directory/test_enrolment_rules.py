@@ -17,9 +17,9 @@ from services.shared.errors import Invalid
 
 
 def form(**changes: str) -> Enrol:
-    values = {"civility": "Mme", "family": "Lefèvre-d'Été", "given": "Hélène", "mailbox": " Helene.L@Infirmier.MSSante.fr ",
-              "phone1": "+33 6 12 34 56 78", "rpps": "10000023084", "address": " 12  bd Voltaire ",
-              "postal_code": "75011", "city": "Paris"}
+    values = {"civility": "Mme", "family": "Lefèvre-d'Été", "given": "Hélène",
+              "mailbox": " Helene.L@Infirmier.MSSante.fr ", "phone1": "+33 6 12 34 56 78", "rpps": "10000023084",
+              "address": " 12  bd Voltaire ", "postal_code": "75011", "city": "Paris"}
     values.update(changes)
     return Enrol(**values)
 

@@ -13,7 +13,7 @@ from services.directory.handlers.cpts import create_cpts, set_membership
 from services.directory.handlers.patients import record_objection
 from services.messaging.crypto.testing import make_ca, make_identity
 from services.shared.errors import Invalid
-from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
+from tests.unit.directory.directory_world import (
     ADMIN,
     CAB_BOX,
     CPTS_FINESS,
@@ -25,8 +25,6 @@ from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
     World,
     professional,
     rpc_validator,
-    seeded_template,
-    world,
 )
 
 CA = make_ca("RPC Test CA")

@@ -10,7 +10,7 @@ from services.directory.adapters.search_filters import OrgIdentifier, Ref
 from services.directory.domain.search import Code, Resource, Text
 from services.shared.errors import Invalid
 
-P, R, O = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
+P, R, ORG = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
 
 
 def parse(resource: Resource, query: str, lenient: bool = False):  # type: ignore[no-untyped-def]
@@ -98,15 +98,15 @@ def test_role_references_codes_and_includes() -> None:
     ("79427768100019", OrgIdentifier("siret", "79427768100019")),
 ])
 def test_organisation_identifiers(value: str, expected: OrgIdentifier) -> None:
-    assert parse(O, f"identifier={value}").criteria[0].alternatives == (expected,)
+    assert parse(ORG, f"identifier={value}").criteria[0].alternatives == (expected,)
 
 
 def test_partof_by_reference_or_identifier() -> None:
-    assert parse(O, "partof=Organization/F750000010").criteria[0].alternatives == (Ref("F750000010"),)
-    by_identifier = parse(O, "partof:identifier=https://finess.esante.gouv.fr|750000010").criteria[0]
+    assert parse(ORG, "partof=Organization/F750000010").criteria[0].alternatives == (Ref("F750000010"),)
+    by_identifier = parse(ORG, "partof:identifier=https://finess.esante.gouv.fr|750000010").criteria[0]
     assert by_identifier.alternatives == (Ref("750000010", by_identifier=True),)
     with pytest.raises(Invalid):
-        parse(O, "identifier=urn:oid:1.2.250.1.71.4.2.2|9750000010")
+        parse(ORG, "identifier=urn:oid:1.2.250.1.71.4.2.2|9750000010")
 
 
 def test_declared_parameters_are_exactly_those_parsed() -> None:
@@ -114,6 +114,6 @@ def test_declared_parameters_are_exactly_those_parsed() -> None:
         "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code", "address-postalcode"]
     assert {p.name for p in search_params(R)} == {
         "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city", "mailbox-mss"}
-    assert {p.name for p in search_params(O)} == {
+    assert {p.name for p in search_params(ORG)} == {
         "identifier", "name", "type", "address-postalcode", "address-city", "partof"}
     assert all(p.type in ("token", "string", "reference") for params in PARAMS.values() for p in params)

@@ -13,7 +13,7 @@ from services.directory.adapters.fhir_resources import resource_of, role_id
 from services.directory.domain.errors import UnknownResource
 from services.directory.domain.search import Resource
 from services.directory.handlers import search as handlers
-from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
+from tests.unit.directory.directory_world import (
     CAB_BOX,
     HELENE,
     HOSPITAL_FINESS,
@@ -23,11 +23,9 @@ from tests.unit.directory.directory_world import (  # noqa: F401 - fixtures
     PAUL,
     PHARMACY_FINESS,
     World,
-    seeded_template,
-    shared_world,
 )
 
-P, R, O = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
+P, R, ORG = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
 BASE = "https://maillage.test/fhir"
 
 
@@ -117,13 +115,13 @@ def test_roles_by_place_and_specialty(shared_world: World) -> None:
 def test_organisations_by_identifier_name_type_and_partof(shared_world: World) -> None:
     for query in (f"identifier={PHARMACY_FINESS}", "identifier=urn:oid:1.2.250.1.71.4.2.2|1" + PHARMACY_FINESS,
                   "name=pharmacie de l'eglise&address-city=montpellier"):
-        assert ids(bundle(shared_world, O, query)) == [f"F{PHARMACY_FINESS}"], query
-    assert ids(bundle(shared_world, O, "identifier=https://sirene.fr|79427768100019")) == ["C79427768100019"]
-    assert ids(bundle(shared_world, O, f"partof=Organization/F{HOSPITAL_FINESS}&type=pharmacy")) == [
+        assert ids(bundle(shared_world, ORG, query)) == [f"F{PHARMACY_FINESS}"], query
+    assert ids(bundle(shared_world, ORG, "identifier=https://sirene.fr|79427768100019")) == ["C79427768100019"]
+    assert ids(bundle(shared_world, ORG, f"partof=Organization/F{HOSPITAL_FINESS}&type=pharmacy")) == [
         f"F{PHARMACY_FINESS}"]
-    by_identifier = bundle(shared_world, O, f"partof:identifier=https://finess.esante.gouv.fr|{HOSPITAL_FINESS}")
+    by_identifier = bundle(shared_world, ORG, f"partof:identifier=https://finess.esante.gouv.fr|{HOSPITAL_FINESS}")
     assert f"F{PHARMACY_FINESS}" in ids(by_identifier)
-    [pharmacy] = bundle(shared_world, O, f"identifier={PHARMACY_FINESS}")["entry"]
+    [pharmacy] = bundle(shared_world, ORG, f"identifier={PHARMACY_FINESS}")["entry"]
     assert pharmacy["resource"]["partOf"]["identifier"]["value"] == HOSPITAL_FINESS
 
 
