@@ -31,9 +31,23 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         sa.event.listen(engine, "connect", _tune_sqlite)
         sa.event.listen(engine, "begin", _begin_sqlite)
         return engine
+    _cooperative_psycopg()
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _cooperative_psycopg() -> None:
+    """Make psycopg wait for the server through the (green) select module.
+
+    Its C wait function blocks the whole process: under eventlet, a query waiting for a lock held
+    by another green thread of the same process would then wait forever.
+    """
+    import eventlet.patcher
+    from psycopg import waiting
+
+    if eventlet.patcher.is_monkey_patched("select") and waiting.wait is not waiting.wait_select:
+        waiting.wait = waiting.wait_select
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
