@@ -250,7 +250,9 @@ def test_metrics_count_requests_by_route_template(client):
     assert 'maillage_http_requests_total{method="GET",route="/fhir/Practitioner",status="200"}' in text
     assert 'route="unmatched",status="404"' in text
     assert "/fhir/no/such/thing" not in text
-    assert 'maillage_http_request_duration_seconds_bucket{le="0.005",method="GET",route="/fhir/Practitioner"}' in text
+    # The latency histogram is labelled by route template; which bucket a request falls in is bench/'s business.
+    latency_count = 'maillage_http_request_duration_seconds_count{method="GET",route="/fhir/Practitioner"}'
+    assert latency_count in text
 
 
 def test_containers_share_the_listener_until_the_last_one_stops(tmp_path):
