@@ -126,13 +126,18 @@ class SeenKeys:
             cursor.executemany(self._insert, keys)
             cursor.close()
 
-    def deactivate_unseen(self, table: sa.Table, now: float) -> int:
-        """Mark inactive the active rows of ``table`` whose keys were not met; how many."""
+    def deactivate_unseen(self, table: sa.Table, now: float, *, spare: str = "") -> int:
+        """Mark inactive the active rows of ``table`` whose keys were not met; how many.
+
+        ``spare`` is an SQL condition on ``table``'s row naming rows the import does not own:
+        they stay as they are even when the extract does not list them.
+        """
         self._connection.exec_driver_sql(f"CREATE INDEX ix_{self.name} ON {self.name} ({', '.join(self.keys)})")
         match = " AND ".join(f"s.{key} = {table.name}.{key}" for key in self.keys)
+        kept = f" AND NOT ({spare})" if spare else ""
         result = self._connection.exec_driver_sql(
             f"UPDATE {table.name} SET active = false, updated_at = {now!r} WHERE active "
-            f"AND NOT EXISTS (SELECT 1 FROM {self.name} s WHERE {match})")
+            f"AND NOT EXISTS (SELECT 1 FROM {self.name} s WHERE {match}){kept}")
         return max(result.rowcount, 0)
 
     def drop(self) -> None:

@@ -1,4 +1,9 @@
-"""Writes mailbox chunks in the caller's transaction, then deactivates what the extract lost."""
+"""Writes mailbox chunks in the caller's transaction, then deactivates what the extract lost.
+
+The national extract owns the mailboxes it lists, not the ones professionals declared with the
+regional enrolment form: an enrolled mailbox and its owner link are never deactivated by an import,
+whether the extract never listed them or listed them once and no longer does.
+"""
 from __future__ import annotations
 
 from contextlib import ExitStack
@@ -10,6 +15,11 @@ from services.directory.adapters.chunks import Chunk
 from services.directory.adapters.mailbox_records import MAILBOXES, MailboxChunker
 from services.directory.adapters.stores import Counts, count_active, counts, lock, tuned
 from services.directory.adapters.tables import mailbox, mailbox_owner
+
+# Rows the enrolment form created or claimed (enrolment.mailbox is stored in lower case, as mailbox.address).
+_ENROLLED_MAILBOX = "mailbox.address IN (SELECT e.mailbox FROM enrolment e)"
+_ENROLLED_OWNER = ("EXISTS (SELECT 1 FROM enrolment e WHERE e.mailbox = mailbox_owner.address "
+                   "AND e.idnps = mailbox_owner.owner_idnps)")
 
 
 class MailboxStore:
@@ -46,8 +56,8 @@ class MailboxStore:
 
     def finish(self) -> Counts:
         with self._stack:
-            self._seen_owners.deactivate_unseen(mailbox_owner, self._now)
-            lost = self._seen.deactivate_unseen(mailbox, self._now)
+            self._seen_owners.deactivate_unseen(mailbox_owner, self._now, spare=_ENROLLED_OWNER)
+            lost = self._seen.deactivate_unseen(mailbox, self._now, spare=_ENROLLED_MAILBOX)
             created = bulk.count_rows(self._connection, mailbox) - self._before
         return counts(accepted=self._accepted, changed=self._changed, created=created, deactivated=lost,
                       active_before=self._active_before)

@@ -95,9 +95,12 @@ def write_known(path: Path) -> None:
         out.writelines(_activity_line(*activity) for activity in ACTIVITIES)
 
 
-def write_mailboxes(path: Path) -> None:
+def write_mailboxes(path: Path, leave_out: tuple[str, ...] = ()) -> None:
+    """The MSSanté extract of the known mailboxes, less the addresses in ``leave_out``."""
     lines = ["|".join(_MSSANTE_HEADER) + "|\n"]
     for kind, address, person in MAILBOXES:
+        if address in leave_out:
+            continue
         structure = ("3", "79427768100019") if kind == "CAB" else ("", "")
         lines.append("|".join((kind, address, "8", person.rpps, "8" + person.rpps, *structure, "", "", "75011",
                                "")) + "|\n")

@@ -18,6 +18,7 @@ from services.shared.bus.schemas import validate_event_body
 from services.shared.errors import Forbidden, Invalid
 from tests.unit.directory.directory_world import (
     ADMIN,
+    CAB_BOX,
     HELENE,
     JEANNE,
     JEANNE_BOX,
@@ -123,11 +124,20 @@ def test_a_certificate_given_with_the_form_is_stored_for_the_new_mailbox(world: 
     assert published["data"]["owners"] == ["8" + HELENE.rpps] and "pem" not in published["data"]
 
 
-@pytest.mark.xfail(strict=True, reason="an MSSanté re-import deactivates the mailboxes it does not list, enrolled ones "
-                                       "too: adapters/mailbox_store.py must spare enrolment.mailbox (import side)")
 def test_an_enrolled_mailbox_outlives_the_next_mailbox_import(world: World, tmp_path: Path) -> None:
-    accepted = run(world)
-    write_mailboxes(tmp_path / "mssante.txt")
-    import_extract(tmp_path / "mssante.txt", uow=world.uow)
-    [box] = rows(world, mailbox, mailbox.c.address == accepted.mailbox)
-    assert box["active"]
+    created = run(world)  # a mailbox the national extract never listed
+    claimed = run(world, person=JEANNE, actor=professional(JEANNE), mailbox=JEANNE_BOX)  # one it listed
+    write_mailboxes(tmp_path / "mssante.txt", leave_out=(JEANNE_BOX, PAUL_BOX))
+    report = import_extract(tmp_path / "mssante.txt", uow=world.uow)
+    assert report.deactivated == 1  # Paul's: the import does deactivate what it owns and lost
+    [paul] = rows(world, mailbox, mailbox.c.address == PAUL_BOX)
+    assert not paul["active"]
+    for accepted in (created, claimed):
+        [box] = rows(world, mailbox, mailbox.c.address == accepted.mailbox)
+        assert box["active"], accepted.mailbox
+        owners = rows(world, mailbox_owner, mailbox_owner.c.address == accepted.mailbox)
+        assert [(o["owner_idnps"], o["active"]) for o in owners] == [(accepted.idnps, True)]
+    # The shared CAB mailbox still listed keeps both owners.
+    cab = rows(world, mailbox_owner, mailbox_owner.c.address == CAB_BOX)
+    expected = sorted([("8" + JEANNE.rpps, True), ("8" + PAUL.rpps, True)])
+    assert sorted((o["owner_idnps"], o["active"]) for o in cab) == expected
