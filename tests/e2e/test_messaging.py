@@ -1,132 +1,62 @@
-"""The messaging platform started as a user starts it, driven only over HTTP and AMQP.
-
-`maillage up --only messaging` runs beside a directory in a process of its own. The directory service
-(services/directory/service.py) does not exist yet; until it does, and can be seeded with mailboxes and
-certificates, a stand-in answering its RPC contract (tests/support/directory_standin.py) takes its place.
-"""
+"""Secure messaging as professionals meet it, over the real directory: enrol with a certificate and receive the
+account kit, publish a certificate, send, read with `openssl cms`, get the bounce and the read receipt. Only HTTP,
+AMQP and the `maillage` command (the platform: tests/e2e/conftest.py)."""
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import json
-import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import amqp
 import httpx
 import pytest
 
 from services.messaging.crypto.testing import Identity, make_ca, make_identity
-from services.shared.auth import DevIssuer
-from services.shared.bus.amqp import connect
-from services.shared.bus.envelope import CONTENT_TYPE, CloudEvent
 from services.shared.bus.schemas import validate_event_body
-from services.shared.bus.topology import EVENTS_EXCHANGE
-from tests.integration.messaging.conftest import (
-    ALICE,
-    BOB,
-    NEWCOMER,
-    RPPS,
-    die_with_parent,
-    directory_fixture,
-    free_port,
-)
-from tests.support.broker import isolated_vhost
+from tests.e2e.conftest import Platform
+from tests.support.platform import Observer, eventually
+from tests.unit.directory.directory_world import JEANNE, JEANNE_BOX, PAUL, enrolment_form
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[2]
 PDF = b"%PDF-1.4\n%%EOF\n"
-
-
-class Processes:
-    def __init__(self) -> None:
-        self.running: list[subprocess.Popen[bytes]] = []
-
-    def start(self, args: list[str], env: dict[str, str], ready: str | None = None) -> subprocess.Popen[bytes]:
-        process = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        self.running.append(process)
-        if ready is not None:
-            assert process.stdout is not None and process.stdout.readline().decode().strip() == ready
-        return process
-
-    def stop(self) -> None:
-        for process in reversed(self.running):
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=60) == 0, "a process did not stop cleanly on SIGTERM"
+PAUL_BOX = enrolment_form(PAUL)["mailbox"]
+OBJECTING_INS = "269054958815780"
+PLATFORM_SENDER = "ne-pas-repondre@maillage.mssante.fr"
 
 
 @pytest.fixture(scope="module")
-def pki() -> dict[str, Identity]:
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("pki")
     ca = make_ca("Maillage E2E CA")
-    return {"ca": ca, "alice": make_identity(ca, "Alice Martin"), "bob": make_identity(ca, "Bob Durand"),
-            "carol": make_identity(ca, "Carol Petit", kind="ec"), "dave": make_identity(ca, "Dave Bernard")}
+    identities = {"paul": make_identity(ca, "Paul Durand", email=PAUL_BOX),
+                  "jeanne": make_identity(ca, "Jeanne Martin", email=JEANNE_BOX)}
+    for name, identity in identities.items():
+        identity.write(folder, name)
+    return {"folder": folder, **identities}
 
 
 @pytest.fixture(scope="module")
-def platform(pki: dict[str, Identity], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    var_dir = tmp_path_factory.mktemp("var")
-    port = free_port()
-    with isolated_vhost("maillage-e2e") as uri:
-        env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_VAR_DIR": str(var_dir), "MAILLAGE_ENV": "test",
-               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{port}", "MAILLAGE_LOG_LEVEL": "ERROR"}
-        processes = Processes()
-        fixture = var_dir / "directory.json"
-        fixture.write_text(json.dumps(directory_fixture(pki)))
-        processes.start(["tests.support.directory_standin", str(fixture)], env, ready="directory stand-in ready")
-        processes.start(["services.cli", "up", "--only", "messaging"], env)
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base)
-        try:
-            yield {"base": base, "uri": uri, "issuer": DevIssuer(var_dir), "var": var_dir}
-        finally:
-            processes.stop()
+def paul(imported: Platform, pki: dict[str, Any]) -> httpx.Client:
+    """Paul enrols through the regional form, his encryption certificate with it."""
+    client = imported.client(rpps=PAUL.rpps)
+    identity: Identity = pki["paul"]
+    enrolled = client.post("/api/v1/enrolments", json=enrolment_form(PAUL, certificate_pem=identity.cert_pem.decode()))
+    assert enrolled.status_code == 201, enrolled.text
+    return client
 
 
-def wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "maillage up did not become ready"
-        time.sleep(0.1)
-
-
-def client(platform: dict[str, Any], who: str) -> httpx.Client:
-    token = platform["issuer"].mint(rpps=RPPS[who])
-    return httpx.Client(base_url=platform["base"], headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-
-def eventually(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, "the expected state was not reached"
-        time.sleep(0.1)
-    return result
-
-
-class Observer:
-    """A queue of our own bound to every message.* event, to see what crosses the bus."""
-
-    def __init__(self, uri: str) -> None:
-        self.connection = connect(uri, name="e2e-observer")
-        self.channel = self.connection.channel()
-        self.queue = self.channel.queue_declare("", exclusive=True).queue
-        self.channel.queue_bind(self.queue, EVENTS_EXCHANGE, "message.*")
-
-    def drain(self) -> list[dict[str, Any]]:
-        bodies = []
-        while (message := self.channel.basic_get(self.queue, no_ack=True)) is not None:
-            bodies.append(json.loads(message.body))
-        return bodies
+@pytest.fixture(scope="module")
+def jeanne(imported: Platform, pki: dict[str, Any]) -> httpx.Client:
+    """Jeanne's mailbox comes from the MSSanté extract; she publishes her certificate for it."""
+    client = imported.client(rpps=JEANNE.rpps)
+    identity: Identity = pki["jeanne"]
+    published = client.post("/api/v1/directory/certificates",
+                             json={"pem": identity.cert_pem.decode(), "mailbox": JEANNE_BOX})
+    assert published.status_code == 201, published.text
+    return client
 
 
 def openssl(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
@@ -135,57 +65,74 @@ def openssl(*args: str | Path) -> subprocess.CompletedProcess[bytes]:
     return result
 
 
-def test_a_professional_sends_the_recipient_reads_with_openssl_and_the_sender_gets_receipts(
-        platform: dict[str, Any], pki: dict[str, Identity], tmp_path: Path) -> None:
-    observer = Observer(platform["uri"])
-    for name in ("bob", "ca"):
-        pki[name].write(tmp_path, name)
-    body = {"sender": ALICE, "to": [BOB, "inconnu@nulle-part.test"], "subject": "Sortie DUPONT Jeanne",
+def listed(client: httpx.Client, mailbox: str) -> list[dict[str, Any]]:
+    answer = client.get(f"/api/v1/mailboxes/{mailbox}/messages")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["messages"]  # type: ignore[no-any-return]
+
+
+def read_with_openssl(client: httpx.Client, mailbox: str, message_id: str, who: str, pki: dict[str, Any],
+                      tmp_path: Path) -> bytes:
+    """Fetch the S/MIME of one message, decrypt it with the recipient's key, verify the operator's signature."""
+    folder = pki["folder"]
+    (tmp_path / "m.p7m").write_bytes(client.get(f"/api/v1/mailboxes/{mailbox}/messages/{message_id}",
+                                                headers={"Accept": "application/pkcs7-mime"}).content)
+    (tmp_path / "operator.pem").write_bytes(client.get("/api/v1/messaging/operator-certificates").content)
+    openssl("cms", "-decrypt", "-in", tmp_path / "m.p7m", "-recip", folder / f"{who}.pem", "-inkey",
+            folder / f"{who}.key", "-out", tmp_path / "signed.eml")
+    return openssl("cms", "-verify", "-in", tmp_path / "signed.eml", "-CAfile", tmp_path / "operator.pem").stdout
+
+
+def test_the_account_kit_reaches_the_enrolled_mailbox_and_only_its_owner_reads_it(
+        paul: httpx.Client, imported: Platform, pki: dict[str, Any], tmp_path: Path) -> None:
+    kit = eventually(lambda: listed(paul, PAUL_BOX))
+    assert kit[0]["sender"] == PLATFORM_SENDER and kit[0]["mode"] == "platform-signed"
+    shown = read_with_openssl(paul, PAUL_BOX, kit[0]["id"], "paul", pki, tmp_path)
+    kit_mail = email.message_from_bytes(shown, policy=email.policy.default)
+    assert str(kit_mail["Subject"]).startswith("Bienvenue sur Maillage")
+    text = next(part for part in kit_mail.walk() if part.get_content_type() == "text/plain").get_content()
+    assert PAUL_BOX in text and "Pro Santé Connect" in text
+    with imported.client(rpps=JEANNE.rpps) as stranger:
+        assert stranger.get(f"/api/v1/mailboxes/{PAUL_BOX}/messages").status_code == 403
+
+
+def test_a_message_is_read_with_openssl_and_the_sender_gets_the_bounce_and_the_read_receipt(
+        paul: httpx.Client, jeanne: httpx.Client, imported: Platform, pki: dict[str, Any], tmp_path: Path) -> None:
+    observer = Observer(imported.uri, "message.*")
+    body = {"sender": PAUL_BOX, "to": [JEANNE_BOX, "inconnu@nulle-part.test"], "subject": "Sortie DUPONT Jeanne",
             "body": {"text": "Bonjour,\nci-joint la lettre de liaison.\n"}, "read_receipt": True,
             "patient_ins": "180012B00100188", "attachments": [
                 {"filename": "lettre.pdf", "content_type": "application/pdf", "data": base64.b64encode(PDF).decode()}]}
-    with client(platform, "alice") as alice, client(platform, "bob") as bob:
-        accepted = alice.post("/api/v1/messages", json=body, headers={"Idempotency-Key": "e2e-1"})
-        assert accepted.status_code == 202, accepted.text
-        message_id = accepted.json()["id"]
-        eventually(lambda: any(m["id"] == message_id for m in
-                               bob.get(f"/api/v1/mailboxes/{BOB}/messages").json()["messages"]))
-        (tmp_path / "m.p7m").write_bytes(bob.get(f"/api/v1/mailboxes/{BOB}/messages/{message_id}",
-                                                 headers={"Accept": "application/pkcs7-mime"}).content)
-        (tmp_path / "operator.pem").write_bytes(bob.get("/api/v1/messaging/operator-certificates").content)
-        assert bob.post(f"/api/v1/mailboxes/{BOB}/messages/{message_id}/read").status_code == 200
-        # the bounce notice for the unknown recipient, and the read receipt
-        notices = eventually(lambda: len(found := replies_to(alice, message_id)) == 2 and found)
+    accepted = paul.post("/api/v1/messages", json=body, headers={"Idempotency-Key": "e2e-1"})
+    assert accepted.status_code == 202, accepted.text
+    message_id = accepted.json()["id"]
+    retried = paul.post("/api/v1/messages", json=body, headers={"Idempotency-Key": "e2e-1"})
+    assert retried.json()["id"] == message_id
 
-    openssl("cms", "-decrypt", "-in", tmp_path / "m.p7m", "-recip", tmp_path / "bob.pem", "-inkey",
-            tmp_path / "bob.key", "-out", tmp_path / "signed.eml")
-    shown = openssl("cms", "-verify", "-in", tmp_path / "signed.eml", "-CAfile", tmp_path / "operator.pem").stdout
+    eventually(lambda: any(m["id"] == message_id for m in listed(jeanne, JEANNE_BOX)))
+    assert [m["id"] for m in listed(jeanne, JEANNE_BOX)].count(message_id) == 1
+    shown = read_with_openssl(jeanne, JEANNE_BOX, message_id, "jeanne", pki, tmp_path)
     assert b"Sortie DUPONT Jeanne" in shown and b"X-MSS-INS: 180012B00100188" in shown
-    assert {n["sender"] for n in notices} == {"ne-pas-repondre@maillage.mssante.fr"}
-    events: list[dict[str, Any]] = []
-    wanted = {"message.submitted", "message.bounced", "message.delivered", "message.read"}
-    eventually(lambda: events.extend(observer.drain()) or wanted <= {e["type"] for e in events})
+    assert jeanne.post(f"/api/v1/mailboxes/{JEANNE_BOX}/messages/{message_id}/read").status_code == 200
+
+    replies = eventually(lambda: len(found := [m for m in listed(paul, PAUL_BOX) if m["in_reply_to"] == message_id])
+                         == 2 and found)
+    assert {reply["sender"] for reply in replies} == {PLATFORM_SENDER}
+    events = observer.wait_for("message.submitted", "message.bounced", "message.delivered", "message.read")
+    observer.close()
     for event in events:
         validate_event_body(event["type"], event)
         assert "DUPONT" not in json.dumps(event) and "180012B00100188" not in json.dumps(event)
 
 
-def replies_to(alice: httpx.Client, message_id: str) -> list[dict[str, Any]]:
-    listed = alice.get(f"/api/v1/mailboxes/{ALICE}/messages").json()["messages"]
-    return [m for m in listed if m["in_reply_to"] == message_id]
-
-
-def test_an_enrolment_announced_on_the_bus_brings_the_welcome_kit(
-        platform: dict[str, Any], pki: dict[str, Identity]) -> None:
-    event = CloudEvent(type="professional.enrolled", source="urn:maillage:service:directory", data={
-        "schema_version": 1, "enrolment_id": "enr-e2e", "rpps": RPPS["dave"], "mailbox": NEWCOMER,
-        "display_name": "Dr Dave Bernard", "enrolled_at": "2026-11-23T09:15:02+00:00"})
-    connection = connect(platform["uri"], name="e2e-directory")
-    channel = connection.channel()
-    channel.confirm_select()
-    channel.basic_publish(amqp.Message(event.to_json(), content_type=CONTENT_TYPE, delivery_mode=2),
-                          exchange=EVENTS_EXCHANGE, routing_key=event.type)
-    connection.close()
-    with client(platform, "dave") as dave:
-        kit = eventually(lambda: dave.get(f"/api/v1/mailboxes/{NEWCOMER}/messages").json()["messages"])
-    assert kit[0]["sender"].startswith("ne-pas-repondre@") and kit[0]["mode"] == "platform-signed"
+def test_a_patient_objection_recorded_in_the_directory_blocks_the_message(
+        paul: httpx.Client, jeanne: httpx.Client, imported: Platform) -> None:
+    with imported.client(roles=("admin",)) as admin:
+        recorded = admin.put(f"/api/v1/directory/patients/{OBJECTING_INS}/objection",
+                             json={"objects_to_exchange": True, "refuses_dmp": False})
+        assert recorded.status_code in (200, 201), recorded.text
+    refused = paul.post("/api/v1/messages", json={
+        "sender": PAUL_BOX, "to": [JEANNE_BOX], "subject": "Compte rendu", "body": {"text": "Bonjour"},
+        "patient_ins": OBJECTING_INS})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert "oppos" in refused.json()["detail"].lower()

@@ -208,7 +208,7 @@ class Listener:
             # eventlet writes headers and body separately: without this, Nagle holds bodies > 16 KB ~40 ms.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.settimeout(self._server.socket_timeout)
-            self._connections.spawn_n(self._serve, sock, addr)
+            self._connections.spawn(self._serve, sock, addr)  # a GreenThread: close() can kill it
 
     def _serve(self, sock: Any, addr: Any) -> None:
         server = self._server
