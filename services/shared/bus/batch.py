@@ -22,6 +22,9 @@ class EventBatch:
         self.failures: dict[int, BaseException] = {}
         self.careful = False
         self._uow: UnitOfWork | None = None
+        self._ids = {event.id for event in events}
+        # handler name -> ids claimed in bulk for this pass and not yet handed to the handler
+        self._claims: dict[str, set[str]] = {}
 
     def __len__(self) -> int:
         return len(self.events)
@@ -32,6 +35,24 @@ class EventBatch:
             self._uow = open_uow().__enter__()
         return self._uow
 
+    def claim(self, uow: UnitOfWork, event: CloudEvent, handler: str) -> bool:
+        """Claim ``event`` for ``handler`` in the batch's transaction; False for a redelivery.
+
+        In the optimistic pass the first call for a handler claims every event of the batch in
+        one statement; the claims its handler never uses are released before the commit. In the
+        careful pass each event claims alone, inside its savepoint, so a failed event's claim is
+        undone with the rest of its work.
+        """
+        if self.careful or event.id not in self._ids:
+            return uow.claim(event.id, handler)
+        claims = self._claims.get(handler)
+        if claims is None:
+            claims = self._claims[handler] = uow.claim_many(self._ids, handler)
+        if event.id in claims:
+            claims.remove(event.id)  # a second copy of the same event in this batch is skipped
+            return True
+        return False
+
     def run(self, handle: Callable[[CloudEvent], Any]) -> None:
         """Handle every event, record which failed, then commit the shared transaction.
 
@@ -39,7 +60,7 @@ class EventBatch:
         and the batch runs again carefully, each event in a savepoint (failures are rare).
         """
         try:
-            if not self._run_pass(handle, stop_at_failure=True):
+            if not self._run_pass(handle, stop_at_failure=True) or not self._settle_optimistic_pass():
                 self._discard_transaction()
                 self.careful = True
                 self._run_pass(handle, stop_at_failure=False)
@@ -63,7 +84,21 @@ class EventBatch:
                         return False
         return True
 
+    def _settle_optimistic_pass(self) -> bool:
+        """Release unused bulk claims and write what is pending; False if that fails."""
+        if self._uow is None:
+            return True
+        try:
+            for handler, unused in self._claims.items():
+                self._uow.release_claims(unused, handler)
+            self._uow.flush()
+        except Exception as exc:
+            log.warning("batch could not be written (%s); handling its events one by one", exc.__class__.__name__)
+            return False
+        return True
+
     def _discard_transaction(self) -> None:
+        self._claims.clear()
         if self._uow is not None:
             uow, self._uow = self._uow, None
             uow.__exit__(None, None, None)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +17,13 @@ from services.shared.bus.schemas import validate_event
 
 def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+@lru_cache(maxsize=64)
+def _claim_insert(processed: sa.Table, dialect: str) -> sa.Insert:
+    """Built once per table and backend: building a statement costs more than running it."""
+    insert: sa.Insert = _insert_for(dialect)(processed).on_conflict_do_nothing().returning(processed.c.event_id)
+    return insert
 
 
 class UnitOfWork:
@@ -100,16 +108,39 @@ class UnitOfWork:
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
-        # RETURNING, not rowcount: some drivers report -1 for INSERT … ON CONFLICT DO NOTHING.
-        insert = (
-            _insert_for(self.connection.dialect.name)(self._processed)
-            .on_conflict_do_nothing()
-            .returning(self._processed.c.event_id)
-        )
         row = self.connection.execute(
-            insert, {"handler": handler, "event_id": event_id, "processed_at": time.time()}
+            self._claim_statement(), {"handler": handler, "event_id": event_id, "processed_at": time.time()}
         ).first()
         return row is not None
+
+    def _claim_statement(self) -> sa.Insert:
+        # RETURNING, not rowcount: some drivers report -1 for INSERT … ON CONFLICT DO NOTHING.
+        return _claim_insert(self._processed, self.connection.dialect.name)
+
+    def claim_many(self, event_ids: Iterable[str], handler: str) -> set[str]:
+        """Mark several incoming events as handled by ``handler`` in one statement.
+
+        Returns the ids that were not handled before (the others are redeliveries). Ids are
+        claimed in sorted order, so two transactions claiming overlapping batches take the
+        row locks in the same order and cannot deadlock each other.
+        """
+        ids = sorted(set(event_ids))
+        if not ids:
+            return set()
+        now = time.time()
+        rows = [{"handler": handler, "event_id": event_id, "processed_at": now} for event_id in ids]
+        # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
+        return set(self.connection.execute(self._claim_statement(), rows).scalars())
+
+    def release_claims(self, event_ids: Iterable[str], handler: str) -> None:
+        """Undo claims made in this transaction for events the handler did not handle after all."""
+        ids = list(event_ids)
+        if ids:
+            self.connection.execute(
+                self._processed.delete().where(
+                    self._processed.c.handler == handler, self._processed.c.event_id.in_(ids)
+                )
+            )
 
     def follow(self, traceparent: str | None) -> None:
         """Events published from now on continue this trace (a batch handles several traces)."""

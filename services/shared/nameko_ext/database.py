@@ -61,7 +61,7 @@ class ServiceDatabase:
             uow = self._batch.shared_uow(self.uow)
             uow.follow(event.traceparent)
             with uow.savepoint() if self._batch.careful else nullcontext():
-                if not uow.claim(event.id, handler_name):
+                if not self._batch.claim(uow, event, handler_name):
                     return False
                 handler(event, uow=uow, **deps)
             return True
