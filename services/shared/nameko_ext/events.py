@@ -18,6 +18,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import register_entrypoint
 from nameko.messaging import Consumer, QueueConsumer
 
+from services.shared.bus.acks import AckWindow
 from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
 from services.shared.bus.failures import (
@@ -37,7 +38,13 @@ log = logging.getLogger(__name__)
 
 
 class ReliableQueueConsumer(QueueConsumer):
-    """nameko's queue consumer with our prefetch and a dead letter for bodies that cannot be decoded."""
+    """nameko's queue consumer with our prefetch, a dead letter for bodies that cannot be decoded,
+    no green thread per delivery, and a batch acked with one ``multiple`` ack (see bus/acks.py)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._window_channel: Any = None
+        self._window = AckWindow()
 
     @property
     def prefetch_count(self) -> int:
@@ -46,8 +53,50 @@ class ReliableQueueConsumer(QueueConsumer):
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
         consumers = super().get_consumers(consumer_cls, channel)
         for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = provider.reject_undecodable
+            consumer.on_decode_error = functools.partial(self._undecodable, provider)
         return consumers
+
+    def handle_message(self, provider: Any, body: Any, message: Any) -> None:
+        # Our providers only queue the delivery for the next batch: no green thread per message.
+        self._track(message)
+        provider.handle_message(body, message)
+
+    def _undecodable(self, provider: Any, message: Any, exc: Exception) -> None:
+        self._track(message)
+        provider.reject_undecodable(message, exc)
+
+    def _track(self, message: Any) -> None:
+        if message.channel is not self._window_channel:  # a new channel (reconnection): tags restart
+            self._window_channel, self._window = message.channel, AckWindow()
+        self._window.received(message.delivery_tag)
+
+    def ack_message(self, message: Any) -> None:
+        self.ack_messages([message])
+
+    def ack_messages(self, messages: list[Any]) -> None:
+        """Acknowledge deliveries whose work is committed, in as few frames as the window allows."""
+        channel = self._window_channel
+        current = [m for m in messages if m.channel is channel]
+        for message in messages:
+            if message.channel is not channel:
+                super().ack_message(message)  # from a channel since replaced: nameko's own path
+        if not current or not channel.connection:
+            return  # the connection is gone: the broker redelivers, the claims skip the duplicates
+        acks = self._window.committed(message.delivery_tag for message in current)
+        try:
+            if acks.up_to is not None:
+                channel.basic_ack(acks.up_to, multiple=True)
+            for tag in acks.singles:
+                channel.basic_ack(tag)
+        except ConnectionError:  # pragma: no cover - closing under our feet, as in nameko
+            return
+        for message in current:
+            message._state = "ACK"
+
+    def requeue_message(self, message: Any) -> None:
+        super().requeue_message(message)
+        if message.channel is self._window_channel:
+            self._window.settled(message.delivery_tag)
 
 
 class ReliableEventHandler(Consumer):
@@ -92,7 +141,7 @@ class ReliableEventHandler(Consumer):
                 raise MalformedEnvelope(body["reason"])
             event = CloudEvent.from_dict(body)
         except MalformedEnvelope as exc:
-            self._give_up(message, Invalid(f"malformed event envelope: {exc}"), attempt_of(message.headers))
+            self._dead_letter_later(message, Invalid(f"malformed event envelope: {exc}"))
             return
         self._pending.append((event, message))
         if len(self._pending) >= self.batch_max:
@@ -125,12 +174,15 @@ class ReliableEventHandler(Consumer):
 
     def handle_batch_result(self, messages: list[Any], worker_ctx: Any, result: Any, exc_info: Any) -> Any:
         batch: EventBatch = worker_ctx.args[0]
+        done = []
         for index, message in enumerate(messages):
             error = exc_info[1] if exc_info is not None else batch.failures.get(index)
             if error is None:
-                self.queue_consumer.ack_message(message)
+                done.append(message)
             else:
                 self._after_failure(message, error)
+        if done:
+            self.queue_consumer.ack_messages(done)
         return result, exc_info
 
     def _after_failure(self, message: Any, error: BaseException) -> None:
@@ -156,7 +208,12 @@ class ReliableEventHandler(Consumer):
         self.queue_consumer.ack_message(message)
 
     def reject_undecodable(self, message: Any, exc: Exception) -> None:
-        self._give_up(message, Invalid(f"undecodable message ({exc.__class__.__name__})"), attempt_of(message.headers))
+        self._dead_letter_later(message, Invalid(f"undecodable message ({exc.__class__.__name__})"))
+
+    def _dead_letter_later(self, message: Any, error: BaseException) -> None:
+        # Off the consuming thread: dead-lettering waits for the broker's confirm.
+        give_up = functools.partial(self._give_up, message, error, attempt_of(message.headers))
+        self.container.spawn_managed_thread(give_up, identifier=f"{self.subscription.queue}.dead_letter")
 
     def _give_up(self, message: Any, error: BaseException, attempts: int) -> None:
         headers = failure_headers(self.subscription.queue, error, attempts, describe=safe_error_text)
