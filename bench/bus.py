@@ -175,11 +175,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="events per producer transaction")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--offered", type=float, default=500.0, help="paced load for the latency figures (msg/s)")
+    parser.add_argument("--only", choices=["raw", "reliable"], help="run one saturated path only (profiling)")
     parser.add_argument("--role", default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--uri", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role == "raw-consumer":
         raw_consumer(args.uri, args.events)
+        return
+    if args.only:
+        with bench_vhost() as uri, bench_database(args.database) as producer, bench_database(args.database) as consumer:
+            if args.only == "raw":
+                result = raw_ceiling(uri, args.events, body_size=400)
+            else:
+                result = reliable_path(uri, producer, consumer, args.events, args.batch)
+        print(f"{args.only}: {result['rate']:.0f} msg/s  p50 {result['p50_ms']:.1f} ms  p99 {result['p99_ms']:.1f} ms")
         return
     with bench_vhost() as uri, bench_database(args.database) as producer, bench_database(args.database) as consumer:
         raw = raw_ceiling(uri, args.events, body_size=400)

@@ -7,9 +7,8 @@ through the dead-letter exchange; bounded retries wait in ``<queue>.retry.<delay
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import logging
+from dataclasses import dataclass
 
 import amqp
 

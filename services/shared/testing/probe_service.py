@@ -18,6 +18,7 @@ import os
 import signal
 import time
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -59,11 +60,17 @@ def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
             raise PoisonError(f"probe {n} is poisoned")
     created = datetime.fromisoformat(event.time).timestamp()
     row = {"event_id": event.id, "n": n, "times": 1, "created_at": created, "handled_at": time.time()}
-    insert = (postgresql.insert if uow.connection.dialect.name == "postgresql" else sqlite.insert)(handled)
-    # Counts deliveries that reach the effect: exactly-once handling keeps `times` at 1.
-    uow.connection.execute(
-        insert.on_conflict_do_update(index_elements=["event_id"], set_={"times": handled.c.times + 1}), row
+    uow.connection.execute(_record_statement(uow.connection.dialect.name), row)
+
+
+@lru_cache(maxsize=4)
+def _record_statement(dialect: str) -> sa.Insert:
+    """Counts deliveries that reach the effect: exactly-once handling keeps ``times`` at 1."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(handled)
+    statement: sa.Insert = insert.on_conflict_do_update(
+        index_elements=["event_id"], set_={"times": handled.c.times + 1}
     )
+    return statement
 
 
 def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:
