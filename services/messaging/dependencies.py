@@ -1,6 +1,7 @@
 """nameko dependency providers: the directory over RPC (timeout, cache) and the platform's signing identity."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from services.messaging.adapters.directory import RpcDirectory, TtlCache
 from services.messaging.adapters.operator import Operator, dev_operator, load_operator
 from services.messaging.crypto.certs import load_certificates
 from services.messaging.domain.errors import DirectoryUnavailable
+from services.messaging.handlers.group_commit import GroupCommit, Work
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings, read_messaging_settings
 from services.shared.nameko_ext.config import settings_of
@@ -56,6 +58,26 @@ class Directory(RpcProxy):
             raise DirectoryUnavailable("The directory service is not running; retry later.") from None
         except RemoteError as error:
             raise DirectoryUnavailable(f"The directory failed to answer ({error.exc_type}); retry later.") from None
+
+
+class CommitHandle:
+    """A worker's access to the container's group commit, carrying the worker's trace."""
+
+    def __init__(self, group: GroupCommit, traceparent: str | None) -> None:
+        self.group, self.traceparent = group, traceparent
+
+    def bind(self, new_uow: Callable[[], Any]) -> Callable[[Work], Any]:
+        return lambda work: self.group.commit(work, new_uow=new_uow, traceparent=self.traceparent)
+
+
+class Committer(DependencyProvider):
+    """One group commit per container: concurrent HTTP submissions share their transaction."""
+
+    def setup(self) -> None:
+        self.group = GroupCommit()
+
+    def get_dependency(self, worker_ctx: Any) -> CommitHandle:
+        return CommitHandle(self.group, worker_ctx.data.get("traceparent"))
 
 
 class PlatformIdentity(DependencyProvider):

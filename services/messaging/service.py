@@ -7,12 +7,11 @@ from typing import Any
 from nameko.timer import timer
 
 from services.messaging.adapters.tables import BUS_TABLES
-from services.messaging.dependencies import Directory, PlatformIdentity, utc_now
+from services.messaging.dependencies import Committer, Directory, PlatformIdentity, utc_now
 from services.messaging.domain import events
 from services.messaging.entrypoints.mailboxes import MailboxRoutes
 from services.messaging.entrypoints.submission import SubmissionRoutes
 from services.messaging.handlers import notices
-from services.messaging.handlers.delivery import deliver
 from services.messaging.handlers.housekeeping import sweep
 from services.shared.bus.envelope import CloudEvent
 from services.shared.nameko_ext.database import Database
@@ -28,10 +27,7 @@ class MessagingService(SubmissionRoutes, MailboxRoutes):
     db = Database(BUS_TABLES)
     directory = Directory()
     platform = PlatformIdentity()
-
-    @event_handler(events.SUBMITTED, handler="deliver")
-    def on_submitted(self, event: CloudEvent) -> None:
-        self.db.handle_once(event, deliver, name="messaging.deliver", clock=utc_now)
+    committer = Committer()
 
     @event_handler(events.BOUNCED, handler="send_bounce_notice")
     def on_bounced(self, event: CloudEvent) -> None:

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.messaging.crypto.certs import PrivateKey, key_matches, load_certificates, load_private_key
-from services.messaging.crypto.cms import decrypt, sign
+from services.messaging.crypto.cms import decrypt
+from services.messaging.crypto.signing import sign_with_checked_key
 from services.messaging.crypto.testing import usage_flags
 from services.shared.errors import Invalid
 
@@ -31,7 +32,7 @@ class Operator:
     chain: tuple[x509.Certificate, ...]
 
     def sign(self, mime: bytes) -> bytes:
-        return sign(mime, self.certificate, self.key)
+        return sign_with_checked_key(mime, self.certificate, self.key)  # key_matches: checked in load_operator
 
     def open(self, sealed: bytes) -> bytes:
         return decrypt(sealed, self.certificate, self.key)

@@ -23,6 +23,13 @@ def sign(
     """
     if not key_matches(signer_cert, signer_key):
         raise Invalid("The private key does not belong to the signer's certificate.")
+    return sign_with_checked_key(content, signer_cert, signer_key, detached=detached)
+
+
+def sign_with_checked_key(
+    content: bytes, signer_cert: x509.Certificate, signer_key: PrivateKey, *, detached: bool = False
+) -> bytes:
+    """``sign`` for a key already known to match its certificate (the operator's, checked when loaded)."""
     options = [pkcs7.PKCS7Options.Binary]
     if detached:
         options.append(pkcs7.PKCS7Options.DetachedSignature)

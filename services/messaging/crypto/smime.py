@@ -30,8 +30,8 @@ class Unwrapped:
 
 
 def _base64_lines(der: bytes) -> bytes:
-    encoded = base64.b64encode(der)
-    return b"".join(encoded[i : i + 64] + _CRLF for i in range(0, len(encoded), 64))
+    # 76-character lines (RFC 2045's limit), written in C
+    return base64.encodebytes(der).replace(b"\n", _CRLF)
 
 
 def wrap_pkcs7_mime(der: bytes, smime_type: str) -> bytes:

@@ -23,6 +23,7 @@ class SubmissionRoutes:
     db: Any
     directory: Any
     platform: Any
+    committer: Any
 
     @http("POST", "/api/v1/messages", api=SEND, max_body_bytes=HTTP_MAX_BODY)
     def send_message(self, request: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
@@ -48,7 +49,8 @@ class SubmissionRoutes:
             return _accepted(self._submit(command), fhir.receipt_to_communication)
 
     def _submit(self, command: Any) -> Submission:
-        return submit(command, uow=self.db.uow(), directory=self.directory, platform=self.platform, clock=utc_now)
+        return submit(command, uow=self.db.uow(), directory=self.directory, platform=self.platform, clock=utc_now,
+                      commit=self.committer.bind(self.db.uow))
 
 
 def _accepted(submission: Submission, render: Any) -> tuple[int, dict[str, str], dict[str, Any]]:

@@ -1,7 +1,9 @@
 """Submit a message: replay an idempotent retry, or seal it and commit message, jobs and events at once."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,8 +27,16 @@ class Submission:
     replayed: bool = False
 
 
+Commit = Callable[[Callable[[UnitOfWork], Any]], Any]  # runs a write in a committed transaction, returns its result
+
+
 def submit(command: SubmitMessage, *, uow: UnitOfWork, directory: DirectoryPort, platform: Platform,
-           clock: Clock) -> Submission:
+           clock: Clock, commit: Commit | None = None) -> Submission:
+    """Seal outside any transaction, then commit the message already delivered to its local mailboxes.
+
+    ``commit`` (a group commit, see handlers.group_commit) may share the transaction with concurrent
+    submissions; by default the submission commits in ``uow`` alone. Either way it returns once committed.
+    """
     if command.idempotency is not None:
         stored = replay(command.idempotency, uow)
         if stored is not None:
@@ -36,10 +46,11 @@ def submit(command: SubmitMessage, *, uow: UnitOfWork, directory: DirectoryPort,
     except ExchangeObjection:
         _audit_refusal(command, uow, clock)
         raise
+    def write(unit: UnitOfWork) -> dict[str, Any]:
+        return record(prepared, unit, delivered_at=clock())
+
     try:
-        with uow:
-            body = record(prepared, uow)
-            uow.commit()
+        body = (commit or _alone(uow))(write)
     except sa.exc.IntegrityError:
         # a concurrent retry with the same Idempotency-Key committed first: answer as it was answered
         stored = replay(command.idempotency, uow) if command.idempotency else None
@@ -47,6 +58,15 @@ def submit(command: SubmitMessage, *, uow: UnitOfWork, directory: DirectoryPort,
             raise
         return stored
     return Submission(body)
+
+
+def _alone(uow: UnitOfWork) -> Commit:
+    def commit(write: Callable[[UnitOfWork], Any]) -> Any:
+        with uow:
+            result = write(uow)
+            uow.commit()
+        return result
+    return commit
 
 
 def replay(key: Idempotency, uow: UnitOfWork) -> Submission | None:
@@ -59,28 +79,39 @@ def replay(key: Idempotency, uow: UnitOfWork) -> Submission | None:
     return Submission(stored.body, replayed=True)
 
 
-def record(prepared: Prepared, uow: UnitOfWork) -> dict[str, Any]:
-    """Write the message, its delivery jobs, the sender's copy, the audit record and the events."""
+def record(prepared: Prepared, uow: UnitOfWork, *, delivered_at: datetime | None = None) -> dict[str, Any]:
+    """Write the message, the sender's copy, the audit record and the events, and deliver it.
+
+    The recipients' mailboxes are this service's own tables: the message is placed in them in the
+    same transaction as the submission (the unique (mailbox, message, folder) keeps it there once),
+    so once committed it is delivered; ``message.submitted`` and ``message.delivered`` announce it.
+    """
     command, conn, at = prepared.command, uow.connection, prepared.submitted_at.timestamp()
+    delivered = delivered_at or prepared.submitted_at
     thread_id = command.thread_id or _thread_of(conn, command.in_reply_to) or prepared.message_id
-    repository.add_message(conn, _message_row(prepared, thread_id), _delivery_rows(prepared))
+    repository.add_message(conn, _message_row(prepared, thread_id), _delivery_rows(prepared, delivered.timestamp()))
     if prepared.sender_copy:
         repository.add_entries(conn, prepared.message_id, [command.sender], Folder.SENT, at)
-    body = receipt_body(_receipt(prepared))
+    repository.add_entries(conn, prepared.message_id, [r.address for r in prepared.deliverable], Folder.INBOX,
+                           delivered.timestamp())
+    body = receipt_body(_receipt(prepared, delivered))
     if command.idempotency is not None:
         idempotency.save(conn, command.idempotency, prepared.message_id, 202, body, at)
     audit.append(conn, audit.AuditRecord(at, command.author.label, "message.submit", "accepted",
                                          prepared.message_id, command.sender))
-    _publish(prepared, uow)
+    _publish(prepared, uow, delivered)
     return body
 
 
-def _publish(prepared: Prepared, uow: UnitOfWork) -> None:
+def _publish(prepared: Prepared, uow: UnitOfWork, delivered: datetime) -> None:
     command, subject = prepared.command, events.subject_of(prepared.message_id)
     if prepared.deliverable:
+        addresses = [r.address for r in prepared.deliverable]
         uow.publish(events.SUBMITTED, events.submitted(
-            prepared.message_id, command.sender, [r.address for r in prepared.deliverable], mode=prepared.mode.value,
+            prepared.message_id, command.sender, addresses, mode=prepared.mode.value,
             priority=command.priority.value, size=len(prepared.ciphertext), at=prepared.submitted_at), subject=subject)
+        uow.publish(events.DELIVERED, events.delivered(prepared.message_id, command.sender, addresses, delivered),
+                    subject=subject)
     if prepared.bounces:
         bounces = [(recipient.address, code) for recipient, code in prepared.bounces]
         uow.publish(events.BOUNCED, events.bounced(prepared.message_id, command.sender, bounces,
@@ -105,16 +136,19 @@ def _message_row(prepared: Prepared, thread_id: str) -> dict[str, Any]:
     }
 
 
-def _delivery_rows(prepared: Prepared) -> list[dict[str, Any]]:
+def _delivery_rows(prepared: Prepared, delivered_at: float) -> list[dict[str, Any]]:
     rows = [{"message_id": prepared.message_id, "recipient": r.address, "kind": r.kind.value,
-             "status": DeliveryStatus.PENDING.value, "code": None} for r in prepared.deliverable]
+             "status": DeliveryStatus.DELIVERED.value, "code": None, "delivered_at": delivered_at}
+            for r in prepared.deliverable]
     rows += [{"message_id": prepared.message_id, "recipient": r.address, "kind": r.kind.value,
-              "status": DeliveryStatus.BOUNCED.value, "code": code.value} for r, code in prepared.bounces]
+              "status": DeliveryStatus.BOUNCED.value, "code": code.value, "delivered_at": None}
+             for r, code in prepared.bounces]
     return rows
 
 
-def _receipt(prepared: Prepared) -> Receipt:
-    views = [DeliveryView(r.address, r.kind, DeliveryStatus.PENDING) for r in prepared.deliverable]
+def _receipt(prepared: Prepared, delivered: datetime) -> Receipt:
+    views = [DeliveryView(r.address, r.kind, DeliveryStatus.DELIVERED, delivered_at=delivered)
+             for r in prepared.deliverable]
     views += [DeliveryView(r.address, r.kind, DeliveryStatus.BOUNCED, code.value) for r, code in prepared.bounces]
     order = {r.address: i for i, r in enumerate(prepared.command.recipients)}
     views.sort(key=lambda view: order.get(view.recipient, 0))

@@ -91,7 +91,7 @@ def test_unknown_and_inactive_recipients_bounce_with_a_notice_while_others_get_i
         accepted = alice.post("/api/v1/messages", json=message(to=[BOB, unknown, INACTIVE])).json()
         in_mailbox(bob, BOB, accepted["id"])
         statuses = {r["address"]: (r["status"], r.get("code")) for r in accepted["recipients"]}
-        assert statuses == {BOB: ("pending", None), unknown: ("bounced", "UNKNOWN_RECIPIENT"),
+        assert statuses == {BOB: ("delivered", None), unknown: ("bounced", "UNKNOWN_RECIPIENT"),
                             INACTIVE: ("bounced", "INACTIVE_RECIPIENT")}
         notice_id = _find_notice(alice, accepted["id"], pki["alice"])
         assert notice_id

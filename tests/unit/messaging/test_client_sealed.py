@@ -57,4 +57,4 @@ def test_end_to_end_content_must_be_enveloped_data(world: World) -> None:
 def test_an_ec_recipient_is_recognised_in_an_end_to_end_envelope(world: World) -> None:
     sealed = encrypt(sign(MIME, world.pki["alice"].cert, world.pki["alice"].key), [world.pki["carol"].cert])
     body = world.submit(to=(CAROL,), content=EncryptedByClient(sealed)).body
-    assert body["recipients"][0]["status"] == "pending"
+    assert body["recipients"][0]["status"] == "delivered"

@@ -20,7 +20,6 @@ def action(world: World, message_id: str, who: Author = BOB_AUTHOR, box: str = B
 
 def deliver(world: World, count: int, **changes: object) -> list[str]:
     ids = [world.submit(**changes).body["id"] for _ in range(count)]  # type: ignore[arg-type]
-    world.deliver_all()
     return ids
 
 
@@ -133,7 +132,6 @@ def test_a_reply_joins_the_thread_of_the_message_it_answers(world: World) -> Non
     [original] = deliver(world, 1)
     bob = {"author": "bob", "sender": BOB, "to": (ALICE,)}
     reply = world.submit(in_reply_to=original, **bob).body["id"]  # type: ignore[arg-type]
-    world.deliver_all()
 
     entry = mailbox.read_message(EntryAction(ALICE, reply, Author("8" + RPPS["alice"], rpps=RPPS["alice"])),
                                  uow=world.uow(), directory=world.directory, clock=world.clock)

@@ -24,7 +24,6 @@ def enrolled(mailbox_address: str = BOB, enrolment_id: str = "enr-1") -> CloudEv
 
 
 def notice_in(world: World, reader: str, address: str) -> email.message.EmailMessage:
-    world.deliver_all()
     with world.engine.connect() as conn:
         [message_id] = conn.scalars(messages.select().with_only_columns(messages.c.id)
                                     .where(messages.c.notice.is_(True))).all()
@@ -63,7 +62,6 @@ def test_a_read_receipt_is_an_mdn_sent_only_when_asked(world: World) -> None:
     bob = Author("8" + RPPS["bob"], rpps=RPPS["bob"])
     asked = world.submit(read_receipt=True).body["id"]
     silent = world.submit().body["id"]
-    world.deliver_all()
     for message_id in (asked, silent):
         mailbox.mark_read(EntryAction(BOB, message_id, bob), uow=world.uow(), directory=world.directory,
                           clock=world.clock)

@@ -29,7 +29,7 @@ INS = "180012B00100188"  # a Corsican NIR (2B) with its key
 def test_stored_ciphertext_opens_for_recipient_and_sender_and_is_operator_signed(world: World) -> None:
     body = world.submit(cc=(CAROL,)).body
 
-    assert [r["status"] for r in body["recipients"]] == ["pending", "pending"]
+    assert [r["status"] for r in body["recipients"]] == ["delivered", "delivered"]
     for reader in ("bob", "carol", "alice"):  # alice: her sent copy
         content = world.open(body["id"], reader)
         assert content.subject == "Compte rendu DUPONT Jeanne"
@@ -47,11 +47,11 @@ def test_nothing_in_clear_leaves_for_the_database_or_the_bus(world: World) -> No
     assert b"DUPONT" not in dumped and INS.encode() not in dumped and b"ci-joint" not in dumped
 
 
-def test_unreachable_recipients_bounce_while_the_others_are_due(world: World) -> None:
+def test_unreachable_recipients_bounce_while_the_others_are_delivered(world: World) -> None:
     body = world.submit(to=(BOB, UNKNOWN, INACTIVE), cc=(NOCERT,)).body
 
     statuses = {r["address"]: (r["status"], r.get("code")) for r in body["recipients"]}
-    assert statuses == {BOB: ("pending", None), UNKNOWN: ("bounced", "UNKNOWN_RECIPIENT"),
+    assert statuses == {BOB: ("delivered", None), UNKNOWN: ("bounced", "UNKNOWN_RECIPIENT"),
                         INACTIVE: ("bounced", "INACTIVE_RECIPIENT"), NOCERT: ("bounced", "NO_CERTIFICATE")}
     assert "annuaire" in next(r["reason"] for r in body["recipients"] if r["address"] == UNKNOWN)
     [submitted] = world.events(events.SUBMITTED)
@@ -94,7 +94,7 @@ def test_only_an_owner_may_send_from_a_mailbox(world: World) -> None:
 def test_a_platform_service_sends_notices_from_the_platform_mailbox(world: World) -> None:
     body = world.submit(sender=world.platform.address,
                         author_identity=Author("service:coordination", service="coordination")).body
-    assert body["recipients"][0]["status"] == "pending"
+    assert body["recipients"][0]["status"] == "delivered"
     assert world.mailbox_count(world.platform.address, "sent") == 0
 
 

@@ -16,10 +16,8 @@ from services.messaging.adapters.tables import BUS_TABLES, entries, messages
 from services.messaging.crypto.cms import open_sealed
 from services.messaging.crypto.mime import MessageContent, parse_message
 from services.messaging.crypto.testing import Identity
-from services.messaging.domain import events
 from services.messaging.domain.commands import Draft, SubmitMessage
 from services.messaging.domain.model import Author, Mailbox, Recipient, RecipientKind
-from services.messaging.handlers.delivery import deliver
 from services.messaging.handlers.submission import Submission, submit
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings
@@ -93,11 +91,6 @@ class World:
             bodies = conn.scalars(sa.select(BUS_TABLES[0].c.body).order_by(BUS_TABLES[0].c.seq)).all()
         found = [CloudEvent.from_json(body) for body in bodies]
         return [event for event in found if event_type is None or event.type == event_type]
-
-    def deliver_all(self) -> None:
-        """What the messaging.deliver consumer does with every message.submitted in the outbox."""
-        for event in self.events(events.SUBMITTED):
-            self.handle(event, deliver, clock=self.clock)
 
     def handle(self, event: CloudEvent, handler: Any, **deps: Any) -> None:
         with self.uow() as uow:
