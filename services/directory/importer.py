@@ -4,7 +4,7 @@ from __future__ import annotations
 import gc
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from services.directory.adapters.activity_store import ActivityStore
 from services.directory.adapters.annuaire import Rejection, open_extract
 from services.directory.adapters.annuaire_layout import Kind
-from services.directory.adapters.chunks import Chunk, chunks
+from services.directory.adapters.chunks import Chunk
 from services.directory.adapters.mailbox_store import MailboxStore
+from services.directory.adapters.pipeline import read_chunks
 from services.directory.adapters.stores import Counts
 from services.directory.adapters.tables import import_run
 from services.shared.db import UnitOfWork
@@ -69,11 +70,13 @@ def import_extract(
     clock: Callable[[], float] = time.time,
     max_rejections: int = 100_000,
     allow_mass_deactivation: bool = False,
+    parallel: bool | None = None,
 ) -> ImportReport:
     """Import ``path``, its kind told by its header: all or nothing, then one event.
 
     Raises ``Invalid`` when the file is not an extract, ``Unprocessable`` when it would
-    deactivate a large share of the directory; a bad line is rejected, never fatal.
+    deactivate a large share of the directory; a bad line is rejected, never fatal. ``parallel``
+    reads the extract in a second process (default: when it is large, see ``adapters/pipeline.py``).
     """
     started = clock()
     extract = open_extract(path)
@@ -81,7 +84,7 @@ def import_extract(
     try:
         with _no_cycle_collection(), uow() as unit:
             store = _STORES[extract.kind](unit.connection, started)
-            counts = _write(store, chunks(extract, store.chunker()), report,
+            counts = _write(store, read_chunks(extract, store.chunker(), parallel=parallel), report,
                             _Listeners(extract.size, progress, on_rejection, max_rejections))
             if not allow_mass_deactivation:
                 _refuse_mass_deactivation(counts)
@@ -124,13 +127,15 @@ class _Listeners:
             self.progress(Progress(chunk.lines, chunk.position, self.size))
 
 
-def _write(store: Any, source: Iterator[Chunk], report: ImportReport, listeners: _Listeners) -> Counts:
+def _write(store: Any, source: Generator[Chunk, None, None], report: ImportReport,
+           listeners: _Listeners) -> Counts:
     try:
         for chunk in source:
             store.write(chunk)
             listeners.tell(report, chunk)
         return store.finish()  # type: ignore[no-any-return]
     except BaseException:
+        source.close()  # stops the reading process, if any, now rather than when collected
         store.close()
         raise
 

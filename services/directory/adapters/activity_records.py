@@ -88,7 +88,19 @@ class ActivityChunker:
         ref = "|".join(_ref_fields(row))
         self._activities.append((idnps, ref, structure, self._family_norm) + _own_fields(row))
 
+    def result(self) -> bytes | None:
+        """Which known fingerprints the lines met: the writer deactivates the others."""
+        return self._known.met() if self._known is not None else None
+
+    def absorb(self, result: bytes | None) -> None:
+        if self._known is not None and result is not None:
+            self._known.absorb(result)
+
     def take(self) -> dict[str, list[tuple[Any, ...]]]:
+        # Keys in order: the writer's inserts into the key indexes then walk them rather than jump
+        # about. A chunk names a person or a site once (their first, then completed, record).
+        self._professionals.sort()
+        self._organisations.sort()
         records = {"professional": self._professionals, "organisation": self._organisations,
                    "activity": self._activities}
         self._professionals, self._organisations, self._activities = [], [], []

@@ -11,7 +11,7 @@ from services.directory.adapters import bulk
 from services.directory.adapters.activity_records import ACTIVITIES, ORGANISATIONS, PROFESSIONALS, ActivityChunker
 from services.directory.adapters.chunks import Chunk
 from services.directory.adapters.known import KnownFingerprints
-from services.directory.adapters.stores import Counts, counts, deactivate_orphans, lock, tuned
+from services.directory.adapters.stores import Counts, counts, deactivate_orphans, lock, sorting, tuned
 from services.directory.adapters.tables import activity, organisation, professional
 
 TABLES = (professional, organisation, activity)
@@ -54,7 +54,8 @@ class ActivityStore:
         with self._stack:
             deactivated = self._deactivate() if self._known is not None else 0
             if self._indexes:
-                self._build_indexes()
+                with sorting(self._connection):
+                    self._build_indexes()
             created = bulk.count_rows(self._connection, activity) - self._before
         changed = created if self._indexes else self._changed  # a first load appended its repeats
         return counts(accepted=self._accepted, changed=changed, created=created,

@@ -28,6 +28,12 @@ class Chunker(Protocol):
 
     def take(self) -> dict[str, list[tuple[Any, ...]]]: ...
 
+    def result(self) -> Any:
+        """After ``end()``: what the writer needs of the chunker's state (read in another process)."""
+
+    def absorb(self, result: Any) -> None:
+        """Take in ``result()`` of this chunker's copy in the reading process."""
+
 
 def chunks(extract: Extract, chunker: Chunker, size: int = CHUNK_LINES) -> Iterator[Chunk]:
     """The extract's lines, ``size`` at a time, as chunks of records; memory stays flat."""

@@ -38,6 +38,16 @@ class KnownFingerprints:
             return True
         return False
 
+    def met(self) -> bytes:
+        """One byte per known fingerprint, 1 when a line met it (to hand to another process)."""
+        return bytes(self._met)
+
+    def absorb(self, met: bytes) -> None:
+        """Take in what ``met()`` returned in the process that read the extract."""
+        if len(met) != len(self._met):
+            raise ValueError("The reader's fingerprints are not this writer's.")
+        self._met = bytearray(met)
+
     def unmet(self) -> Iterator[int]:
         """The fingerprints no line of the extract had: rows it lost, or rows it changed."""
         hashes, met = self._hashes, self._met

@@ -32,6 +32,12 @@ class MailboxChunker:
     def end(self) -> None:
         """No more rows (nothing is held back across lines)."""
 
+    def result(self) -> None:
+        """Nothing to hand back: mailboxes are all written, none skipped."""
+
+    def absorb(self, result: None) -> None:
+        """Nothing to take in."""
+
     def take(self) -> dict[str, list[tuple[Any, ...]]]:
         records = {"mailbox": list(self._mailboxes.values()), "owner": sorted(self._owners)}
         self._mailboxes, self._owners = {}, set()

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 _SQLITE_CACHE_KIB = 131_072  # 128 MiB: the working set of an import stays in memory, and RSS flat
+_SQLITE_SORT_THREADS = 2  # the machine's cores (the reading process is done when indexes are built)
+# SQLite's sorter keeps in memory what fits in the page cache, sorts it, and only then hands work to
+# its threads: with a small cache it sorts many small runs on both cores and merges them, which
+# built the 2-million-row indexes in a third of the time the large cache took.
+_SQLITE_SORT_CACHE_KIB = 2_048
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ def lock(connection: sa.Connection, tables: Sequence[sa.Table]) -> None:
 
 @contextmanager
 def tuned(connection: sa.Connection) -> Iterator[None]:
-    """A large page cache for the import's connection, given back afterwards (pooled connection)."""
+    """A large page cache and a parallel sorter for the import's connection, given back afterwards."""
     if connection.dialect.name != "sqlite":
         yield
         return
@@ -40,7 +45,27 @@ def tuned(connection: sa.Connection) -> Iterator[None]:
     raw = connection.connection.dbapi_connection
     assert raw is not None
     before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    threads = raw.execute("PRAGMA threads").fetchone()[0]
     raw.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+    # Index builds after a first load sort millions of keys: SQLite's sorter then uses a second core.
+    raw.execute(f"PRAGMA threads = {_SQLITE_SORT_THREADS}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(before)}")
+        raw.execute(f"PRAGMA threads = {int(threads)}")
+
+
+@contextmanager
+def sorting(connection: sa.Connection) -> Iterator[None]:
+    """A small page cache while building indexes (SQLite; inside ``tuned``): see ``_SQLITE_SORT_CACHE_KIB``."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = -{_SQLITE_SORT_CACHE_KIB}")
     try:
         yield
     finally:

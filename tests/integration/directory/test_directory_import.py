@@ -40,8 +40,10 @@ HOSPITAL = {"Identifiant technique de la structure": "F340780477", "Numéro FINE
 class Directory:
     engine: sa.Engine
     clock: Callable[[], float]
+    parallel: bool | None = None  # read the extract in a second process (None: as for its size)
 
     def load(self, path: Path, **options: Any) -> ImportReport:
+        options.setdefault("parallel", self.parallel)
         return import_extract(path, uow=self.unit_of_work, clock=self.clock, **options)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -58,13 +60,18 @@ class Directory:
 
 
 @pytest.fixture
-def directory(make_database: Callable[[str], str]) -> Iterator[Directory]:
+def directory(make_database: Callable[[str], str], request: pytest.FixtureRequest) -> Iterator[Directory]:
     url = make_database("directory_import")
     upgrade("directory", url)
     engine = make_engine(url)
     ticks = count(1_000)
-    yield Directory(engine, lambda: float(next(ticks)))
+    yield Directory(engine, lambda: float(next(ticks)), getattr(request, "param", None))
     engine.dispose()
+
+
+# Large extracts are read by a second process (adapters/pipeline.py): the same tests, both ways.
+both_readers = pytest.mark.parametrize("directory", [False, True], indirect=True,
+                                       ids=["reader-in-process", "reader-process"])
 
 
 def activities(directory: Directory) -> dict[tuple[str, str], tuple[Any, ...]]:
@@ -84,6 +91,7 @@ def test_the_migrated_schema_is_the_declared_one(directory: Directory, tmp_path:
         assert compare_metadata(context, metadata) == []
 
 
+@both_readers
 def test_reimports_touch_only_what_changed(directory: Directory, tmp_path: Path) -> None:
     v1 = [activity_line(RPPS_A), activity_line(RPPS_A, **HOSPITAL), activity_line(RPPS_B), activity_line(RPPS_C)]
     assert counts(directory.load(write(tmp_path / "v1.txt", *v1))) == (4, 0, 0, 0, 0)
@@ -125,6 +133,7 @@ def test_one_event_per_import_with_counts_only(directory: Directory, tmp_path: P
     assert runs == [("v1.txt", 1), ("v1.txt", 1)]
 
 
+@both_readers
 def test_bad_lines_are_reported_and_the_rest_imported(directory: Directory, tmp_path: Path) -> None:
     seen: list[tuple[int, str]] = []
     path = write(tmp_path / "x.txt", activity_line(RPPS_A), "8|broken|\n", activity_line("10107582544"),
@@ -134,6 +143,7 @@ def test_bad_lines_are_reported_and_the_rest_imported(directory: Directory, tmp_
     assert [line for line, _ in seen] == [line for line, _ in report.rejections] == [3, 4]
 
 
+@both_readers
 def test_a_truncated_extract_does_not_empty_the_directory(directory: Directory, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "MASS_DEACTIVATION_FLOOR", 0)
@@ -146,6 +156,7 @@ def test_a_truncated_extract_does_not_empty_the_directory(directory: Directory, 
     assert directory.load(truncated, allow_mass_deactivation=True).deactivated == 3
 
 
+@both_readers
 def test_mailboxes_and_their_owners(directory: Directory, tmp_path: Path) -> None:
     cab = "cabinet.voltaire@cabinet.mssante.fr"
     v1 = [mailbox_line("PER", "Helene.Lefevre@medecin.mssante.fr", RPPS_A), mailbox_line("CAB", cab, RPPS_A),
@@ -175,6 +186,7 @@ def test_search_columns_are_filled(directory: Directory, tmp_path: Path) -> None
     assert no_site == [(None, None)]  # absent values are NULL, not empty strings
 
 
+@both_readers
 def test_a_repeated_key_keeps_its_last_line(directory: Directory, tmp_path: Path) -> None:
     phone = "Téléphone (coord. structure)"
     first = [activity_line(RPPS_A, **{phone: "0100000001"}), activity_line(RPPS_B),
