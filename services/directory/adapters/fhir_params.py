@@ -64,6 +64,11 @@ def search_params(resource: Resource) -> tuple[SearchParam, ...]:
     return tuple(SearchParam(p.name, p.type, p.documentation) for p in PARAMS[resource])
 
 
+def search_includes(resource: Resource) -> tuple[str, ...]:
+    """The ``_include`` values a search of ``resource`` accepts, as the CapabilityStatement lists them."""
+    return tuple(value for value in INCLUDES if value.partition(":")[0] == resource.value)
+
+
 def is_lenient(prefer: str | None) -> bool:
     return any(part.strip().replace(" ", "") == "handling=lenient" for part in (prefer or "").split(";"))
 

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from services.directory.adapters.connections import Reader, reader
 from services.directory.adapters.fhir_bundle import searchset
 from services.directory.adapters.fhir_codes import AS_PROFILE
-from services.directory.adapters.fhir_params import is_lenient, parse_search, search_params
+from services.directory.adapters.fhir_params import is_lenient, parse_search, search_includes, search_params
 from services.directory.adapters.fhir_resources import resource_of
 from services.directory.domain.search import Resource
 from services.directory.handlers import search as handlers
@@ -18,7 +18,8 @@ PRACTITIONER, ROLE, ORGANIZATION = Resource.PRACTITIONER, Resource.ROLE, Resourc
 
 
 def _search(resource: Resource) -> FhirInteraction:
-    return FhirInteraction(resource.value, "search-type", search_params(resource), profile=AS_PROFILE[resource])
+    return FhirInteraction(resource.value, "search-type", search_params(resource), profile=AS_PROFILE[resource],
+                           search_includes=search_includes(resource))
 
 
 def _read(resource: Resource) -> FhirInteraction:

@@ -58,6 +58,7 @@ class FhirInteraction:
     interaction: str
     search_params: tuple[SearchParam, ...] = ()
     profile: str | None = None
+    search_includes: tuple[str, ...] = ()  # the _include values a search-type accepts
 
     def __post_init__(self) -> None:
         if self.interaction not in RESOURCE_INTERACTIONS + SYSTEM_INTERACTIONS:
@@ -91,6 +92,7 @@ def capability_statement(
     """A FHIR R4 CapabilityStatement listing exactly the registered FHIR interactions."""
     interactions: dict[str, set[str]] = {}
     params: dict[str, dict[str, SearchParam]] = {}
+    includes: dict[str, dict[str, None]] = {}
     profiles: dict[str, str] = {}
     system: set[str] = set()
     for route in providers:
@@ -103,11 +105,14 @@ def capability_statement(
         interactions.setdefault(declared.resource, set()).add(declared.interaction)
         for param in declared.search_params:
             params.setdefault(declared.resource, {})[param.name] = param
+        for include in declared.search_includes:
+            includes.setdefault(declared.resource, {})[include] = None
         if declared.profile:
             profiles.setdefault(declared.resource, declared.profile)
     rest: dict[str, Any] = {"mode": "server", "security": _fhir_security()}
     resources = [
-        _resource_entry(name, interactions[name], params.get(name, {}), profiles.get(name))
+        _resource_entry(name, interactions[name], params.get(name, {}), profiles.get(name),
+                        tuple(includes.get(name, ())))
         for name in sorted(interactions)
     ]
     if resources:
@@ -137,12 +142,15 @@ def _fhir_security() -> dict[str, Any]:
 
 
 def _resource_entry(
-    name: str, codes: set[str], params: Mapping[str, SearchParam], profile: str | None
+    name: str, codes: set[str], params: Mapping[str, SearchParam], profile: str | None,
+    includes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": name}
     if profile:
         entry["profile"] = profile
     entry["interaction"] = [{"code": code} for code in RESOURCE_INTERACTIONS if code in codes]
+    if includes:
+        entry["searchInclude"] = list(includes)
     if params:
         entry["searchParam"] = [_search_param(params[key]) for key in sorted(params)]
     return entry

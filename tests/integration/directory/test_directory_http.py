@@ -35,6 +35,9 @@ def test_metadata_lists_exactly_our_interactions_and_readiness_is_green(director
     with directory.client(token=False) as anonymous:
         assert anonymous.get("/readyz").status_code == 200
         statement = anonymous.get("/fhir/metadata").json()
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    CapabilityStatement.model_validate(statement)
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
     assert set(resources) == {"Practitioner", "PractitionerRole", "Organization"}
     for resource in resources.values():
@@ -42,6 +45,13 @@ def test_metadata_lists_exactly_our_interactions_and_readiness_is_green(director
     assert [p["name"] for p in resources["Practitioner"]["searchParam"]] == sorted([
         "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code", "address-postalcode"])
     assert resources["Organization"]["profile"].endswith("/as-dp-organization")
+    assert resources["PractitionerRole"]["searchInclude"] == ["PractitionerRole:practitioner",
+                                                             "PractitionerRole:organization"]
+    assert "searchInclude" not in resources["Practitioner"] and "searchInclude" not in resources["Organization"]
+    assert [p["name"] for p in resources["PractitionerRole"]["searchParam"]] == sorted([
+        "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city", "mailbox-mss"])
+    assert [p["name"] for p in resources["Organization"]["searchParam"]] == sorted([
+        "identifier", "name", "type", "address-postalcode", "address-city", "partof"])
 
 
 def test_search_needs_a_token_but_any_valid_one(directory: Directory) -> None:
