@@ -46,6 +46,7 @@ professional = sa.Table(
     *_text("profession", "profession_label", "category", "specialty", "specialty_label"),
     *_imported(),
     sa.Index("ix_professional_name", "family_norm", "given_norm"),
+    sa.Index("ix_professional_given", "given_norm"),  # `given`, and the given half of `name`
 )
 
 organisation = sa.Table(

@@ -173,3 +173,45 @@ def test_reads_by_id(shared_world: World) -> None:
                           (handlers.read_organisation, "Fnothing")):
         with pytest.raises(UnknownResource):
             read(missing, read=shared_world.read)
+
+
+@pytest.mark.parametrize("query", [
+    "given=helene", "name=zylber", "family=martin", "identifier=10001045367", "family=martin&address-postalcode=75011",
+    "mailbox-mss=paul.durand@", "qualification-code=SM04&family=durand",
+])
+def test_practitioner_searches_use_an_index(shared_world: World, query: str) -> None:
+    """No search of the national directory reads the whole professional table (SQLite's plan)."""
+    from services.directory.adapters.search_query import _PLAIN, conditions
+
+    statement = _PLAIN[P].where(*conditions(parse_search(P, parse_qsl(query)))).limit(21)
+    compiled = statement.compile(shared_world.engine, compile_kwargs={"literal_binds": True})
+    with shared_world.engine.connect() as connection:
+        plan = [row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}")]
+    assert not [step for step in plan if step.startswith("SCAN professional")], plan
+
+
+def test_the_remaining_parameters_each_filter(shared_world: World) -> None:
+    """active, address-postalcode alone, role, and Organization's postal code and name: the issue's list."""
+    jeanne = f"identifier={JEANNE.rpps}"
+    assert ids(bundle(shared_world, P, f"{jeanne}&active=true")) == ["8" + JEANNE.rpps]
+    assert bundle(shared_world, P, f"{jeanne}&active=false")["total"] == 0
+    near = ids(bundle(shared_world, P, "address-postalcode=34000&_count=100"))
+    assert {"8" + JEANNE.rpps, "8" + LUC.rpps} <= set(near) and "8" + HELENE.rpps not in near
+    pharmacists = ids(bundle(shared_world, R, "role=21&address-postalcode=34000&_count=100"))
+    assert pharmacists and all(r.rsplit("-", 1)[0] != "8" + JEANNE.rpps for r in pharmacists)
+    assert "8" + LUC.rpps in {r.rsplit("-", 1)[0] for r in pharmacists}
+    in_34000 = ids(bundle(shared_world, ORG, "address-postalcode=34000&_count=100"))
+    assert {f"F{HOSPITAL_FINESS}", f"F{PHARMACY_FINESS}"} <= set(in_34000)
+    assert ids(bundle(shared_world, ORG, "name=hopital saint&address-postalcode=34000")) == [f"F{HOSPITAL_FINESS}"]
+
+
+def test_previous_and_next_links_walk_back_to_the_first_page(shared_world: World) -> None:
+    first = bundle(shared_world, P, "family=ma&_count=5")
+    second = bundle(shared_world, P, follow(link(first, "next") or ""))
+    assert ids(second) and not set(ids(second)) & set(ids(first))
+    back = bundle(shared_world, P, follow(link(second, "previous") or ""))
+    assert ids(back) == ids(first) and link(back, "previous") is None
+    assert follow(link(first, "first") or "") == follow(link(back, "first") or "")
+    total = first["total"]
+    last = bundle(shared_world, P, follow(link(first, "last") or ""))
+    assert len(ids(last)) == total - (total - 1) // 5 * 5 and link(last, "next") is None
