@@ -9,6 +9,7 @@ from nameko.timer import timer
 from services.messaging.adapters.tables import BUS_TABLES
 from services.messaging.dependencies import Committer, Directory, PlatformIdentity, utc_now
 from services.messaging.domain import events
+from services.messaging.entrypoints.directory_events import CERTIFICATE_EVENTS, broadcast_handler
 from services.messaging.entrypoints.mailboxes import MailboxRoutes
 from services.messaging.entrypoints.submission import SubmissionRoutes
 from services.messaging.handlers import notices
@@ -28,6 +29,12 @@ class MessagingService(SubmissionRoutes, MailboxRoutes):
     directory = Directory()
     platform = PlatformIdentity()
     committer = Committer()
+
+    @broadcast_handler(*CERTIFICATE_EVENTS)
+    def forget_directory_answers(self, body: dict[str, Any]) -> None:
+        """A certificate was published or revoked: this process's cached directory answers about it go."""
+        if isinstance(body, dict) and isinstance(body.get("data"), dict):
+            self.directory.forget(str(body.get("type")), body["data"])
 
     @event_handler(events.BOUNCED, handler="send_bounce_notice")
     def on_bounced(self, event: CloudEvent) -> None:

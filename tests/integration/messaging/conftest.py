@@ -28,6 +28,7 @@ from tests.support.directory_standin import standin_service
 RPPS = {"alice": "10000000009", "bob": "10000000017", "carol": "10000000025", "dave": "10000000033"}
 ALICE, BOB, CAROL = "alice@cabinet.test", "bob@cabinet.test", "carol@clinique.test"
 SECRETARIAT, INACTIVE, NEWCOMER = "secretariat@msp.test", "ferme@cabinet.test", "nouveau@cabinet.test"
+REVOKED = "revocation@cabinet.test"  # its certificate gets revoked by a test: used by no other test
 OBJECTING_INS = "269054958815780"
 
 
@@ -58,6 +59,7 @@ def directory_fixture(pki: dict[str, Identity]) -> dict[str, Any]:
         resolved(SECRETARIAT, pki["dave"], (RPPS["bob"], RPPS["carol"]), kind="ORG"),
         resolved(INACTIVE, pki["dave"], (RPPS["dave"],), active=False),
         resolved(NEWCOMER, pki["dave"], (RPPS["dave"],)),
+        *([resolved(REVOKED, pki["erin"], (RPPS["dave"],))] if "erin" in pki else []),
     ], "objections": [OBJECTING_INS]}
 
 
@@ -65,7 +67,8 @@ def directory_fixture(pki: dict[str, Identity]) -> dict[str, Any]:
 def pki() -> dict[str, Identity]:
     ca = make_ca("Maillage Integration CA")
     return {"ca": ca, "alice": make_identity(ca, "Alice Martin"), "bob": make_identity(ca, "Bob Durand"),
-            "carol": make_identity(ca, "Carol Petit", kind="ec"), "dave": make_identity(ca, "Dave Bernard")}
+            "carol": make_identity(ca, "Carol Petit", kind="ec"), "dave": make_identity(ca, "Dave Bernard"),
+            "erin": make_identity(ca, "Erin Revoquee")}
 
 
 @pytest.fixture(scope="package")

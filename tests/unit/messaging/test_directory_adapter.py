@@ -1,12 +1,16 @@
 """The RPC directory adapter: the contract's ResolvedMailbox parsed once, a TTL cache in front."""
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
 from services.messaging.adapters.directory import RpcDirectory, TtlCache, parse_mailbox
 from services.messaging.crypto.testing import Identity
+from services.messaging.domain.errors import BounceCode
+from services.messaging.domain.rules import bounce_code
 
 
 class FakeDirectoryRpc:
@@ -59,3 +63,42 @@ def test_objections_are_asked_every_time(pki: dict[str, Identity]) -> None:
 def test_a_certificate_unfit_for_encryption_is_kept_but_unusable(pki: dict[str, Identity]) -> None:
     mailbox = parse_mailbox(resolved("ca@x.test", pki["ca"]))  # a CA certificate is no one's mailbox certificate
     assert mailbox is not None and mailbox.certificate is not None and mailbox.certificate_window is None
+
+
+def _fingerprint(identity: Identity) -> str:
+    return hashlib.sha256(identity.cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def test_a_revoked_certificate_is_never_used_once_the_event_is_handled(pki: dict[str, Identity]) -> None:
+    rpc = FakeDirectoryRpc({"bob@x.test": resolved("bob@x.test", pki["bob"])})
+    directory = RpcDirectory(rpc, TtlCache(ttl=30, negative_ttl=5))
+    before = directory.resolve(["bob@x.test"])["bob@x.test"]
+    assert before is not None and before.can_encrypt_at(datetime.now(UTC))
+
+    directory.forget("certificate.revoked", {"fingerprint": _fingerprint(pki["bob"]), "mailbox": None,
+                                             "owners": [], "revoked_at": "2026-01-01T00:00:00Z"})
+    # the cache asks again, and even an answer that still carries the certificate (sent before the
+    # revocation reached the directory's replica, say) does not make it usable again
+    after = directory.resolve(["bob@x.test"])["bob@x.test"]
+    cached = directory.resolve(["bob@x.test"])["bob@x.test"]
+
+    assert len(rpc.calls) == 2
+    for mailbox in (after, cached):
+        assert mailbox is not None and bounce_code(mailbox, datetime.now(UTC)) is BounceCode.INVALID_CERTIFICATE
+
+
+def test_a_published_certificate_evicts_its_mailbox_and_its_owners_mailboxes(pki: dict[str, Identity]) -> None:
+    rpc = FakeDirectoryRpc({"bob@x.test": resolved("bob@x.test", pki["bob"]),
+                            "carol@x.test": resolved("carol@x.test", pki["carol"])})
+    directory = RpcDirectory(rpc, TtlCache(ttl=30, negative_ttl=5))
+    directory.resolve(["bob@x.test", "carol@x.test"])
+
+    directory.forget("certificate.published", {"fingerprint": "0" * 64, "mailbox": "BOB@x.test", "owners": []})
+    directory.resolve(["bob@x.test", "carol@x.test"])
+    directory.forget("certificate.published", {"fingerprint": "1" * 64, "mailbox": None, "owners": ["810000000009"]})
+    directory.resolve(["bob@x.test", "carol@x.test"])
+
+    assert [call[1]["addresses"] for call in rpc.calls] == [
+        ["bob@x.test", "carol@x.test"], ["bob@x.test"], ["bob@x.test", "carol@x.test"]]
+    unused = directory.resolve(["bob@x.test"])["bob@x.test"]
+    assert unused is not None and unused.can_encrypt_at(datetime.now(UTC))  # published ≠ revoked
