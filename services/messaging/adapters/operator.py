@@ -1,6 +1,7 @@
 """The platform operator's signing identity: from files in production, generated under var/ in development."""
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.messaging.crypto.certs import PrivateKey, key_matches, load_certificates, load_private_key
 from services.messaging.crypto.cms import decrypt
-from services.messaging.crypto.signing import sign_with_checked_key
+from services.messaging.crypto.signed_der import Signer
 from services.messaging.crypto.testing import usage_flags
 from services.shared.errors import Invalid
 
@@ -32,7 +33,11 @@ class Operator:
     chain: tuple[x509.Certificate, ...]
 
     def sign(self, mime: bytes) -> bytes:
-        return sign_with_checked_key(mime, self.certificate, self.key)  # key_matches: checked in load_operator
+        return self._signer.sign(mime)
+
+    @functools.cached_property
+    def _signer(self) -> Signer:  # the key was checked against the certificate in load_operator
+        return Signer(self.certificate, self.key)
 
     def open(self, sealed: bytes) -> bytes:
         return decrypt(sealed, self.certificate, self.key)

@@ -70,3 +70,30 @@ def test_openssl_decrypts_the_der_envelope(pki: dict[str, Identity], pem_dir: Pa
                      "-recip", pem_dir / f"{reader}.pem", "-inkey", pem_dir / f"{reader}.key")
     assert opened.stdout == b"contenu"
     assert decrypt((pem_dir / "sealed.der").read_bytes(), pki[reader].cert, pki[reader].key) == b"contenu"
+
+
+@pytest.mark.parametrize("kind", ["ec", "rsa"])
+def test_the_lean_signer_is_read_by_openssl_and_by_our_verifier(kind: str, pki: dict[str, Identity],
+                                                               openssl: OpenSSL, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from services.messaging.crypto.signed_der import Signer
+    from services.messaging.crypto.testing import make_identity
+    from services.messaging.crypto.verification import verify
+
+    identity = make_identity(pki["ca"], f"Operateur {kind}", kind=kind)
+    content = write_message(CONTENTS[1])
+    signer = Signer(identity.cert, identity.key)
+
+    verified = verify(signer.sign(content), [pki["ca"].cert])
+    assert verified.content == content and verified.signer_cert == identity.cert
+    later = cms.ContentInfo.load(signer.signed_der(content, datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)))
+    [attributes] = [info["signed_attrs"].native for info in later["content"]["signer_infos"]]
+    assert [a["values"][0] for a in attributes if a["type"] == "signing_time"] == [
+        datetime(2051, 1, 2, 3, 4, 5, tzinfo=UTC)]  # GeneralizedTime from 2050
+
+    (tmp_path / "signed.p7m").write_bytes(signer.sign(content))
+    pki["ca"].write(tmp_path, "ca")
+    openssl("cms", "-verify", "-in", tmp_path / "signed.p7m", "-CAfile", tmp_path / "ca.pem",
+            "-binary", "-out", tmp_path / "content.eml")
+    assert (tmp_path / "content.eml").read_bytes() == content
