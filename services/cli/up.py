@@ -1,7 +1,11 @@
 """`maillage up`: migrate, declare the bus topology, run the services, stop cleanly on SIGTERM/SIGINT."""
 from __future__ import annotations
 
+import ctypes
 import signal
+import socket
+import subprocess
+import sys
 
 import eventlet
 import typer
@@ -15,13 +19,17 @@ from services.cli.errors import UserError
 from services.shared.db.migrations import upgrade
 from services.shared.logging import configure_logging
 from services.shared.nameko_ext.config import container_config
-from services.shared.settings import read_settings
+from services.shared.settings import Settings, read_settings
+from services.shared.web.server import adopt_socket
 
 console = Console(stderr=True)
 
 
 def up(
     only: str | None = typer.Option(None, "--only", help="Comma-separated services to run, e.g. directory,messaging."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Processes running the services, sharing the HTTP port (SO_REUSEPORT)."),
+    listen_fd: int | None = typer.Option(None, "--listen-fd", hidden=True),
 ) -> None:
     """Run the platform: every service (or --only some) in this process, one HTTP base URL."""
     settings = read_settings()
@@ -32,10 +40,16 @@ def up(
         raise UserError(str(exc)) from None
     if not names:
         raise UserError("No service is available to run.")
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        upgrade(name, settings.database_url_for(name))
-    declare_platform_topology(settings)
+    if listen_fd is None:  # a worker of `--workers N` finds the databases and the bus ready
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            upgrade(name, settings.database_url_for(name))
+        declare_platform_topology(settings)
+        if workers > 1:
+            supervise(settings, names, workers)
+            return
+    else:
+        adopt_socket(settings.http_address, socket.socket(fileno=listen_fd))
     runner = ServiceRunner(container_config(settings))
     for name in names:
         runner.add_service(registry.load(name))
@@ -59,3 +73,64 @@ def up(
     except eventlet.Timeout:
         runner.kill()
     console.print("Maillage stopped.")
+
+
+def supervise(settings: Settings, names: list[str], workers: int) -> None:
+    """Run ``workers`` processes of the services, each with its own SO_REUSEPORT socket on the one port.
+
+    Each worker is the same platform (its containers, relays and consumers; units of work keep the
+    databases consistent between processes). A worker that dies is started again; SIGTERM/SIGINT
+    stop them all cleanly; if this supervisor is killed, the kernel kills its workers too.
+    """
+    host, port = settings.http_address.rsplit(":", 1)
+    first = _reuse_port_socket(host, int(port))  # fails at once if another program holds the port
+    port = first.getsockname()[1]
+    sockets = [first] + [_reuse_port_socket(host, port) for _ in range(workers - 1)]
+    stopping = Event()
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.ready() or stopping.send(signum))
+    signal.signal(signal.SIGINT, lambda signum, _frame: stopping.ready() or stopping.send(signum))
+    children = [_start_worker(sock, names) for sock in sockets]
+    console.print(f"[green]Maillage is up[/] on http://{settings.http_address} — services: {', '.join(names)}, "
+                  f"{workers} processes")
+    while not stopping.ready():
+        eventlet.sleep(0.5)
+        for index, child in enumerate(children):
+            if child.poll() is not None and not stopping.ready():
+                console.print(f"[yellow]worker {child.pid} ended ({child.returncode}); starting another[/]")
+                sockets[index].close()
+                sockets[index] = _reuse_port_socket(host, port)
+                children[index] = _start_worker(sockets[index], names)
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    console.print("Maillage stopped.")
+
+
+def _reuse_port_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UserError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _start_worker(sock: socket.socket, names: list[str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "services.cli", "up", "--only", ",".join(names), "--listen-fd", str(sock.fileno())]
+    return subprocess.Popen(command, pass_fds=(sock.fileno(),), preexec_fn=_die_with_parent)  # noqa: PLW1509
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGKILL when the supervisor dies (Linux prctl PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)

@@ -181,8 +181,12 @@ class Listener:
         from services.shared.auth import authenticator_from_settings
 
         self.authenticator = authenticator_from_settings(self.settings)
-        # no SO_REUSEPORT: a second `maillage up` on the same port must fail, not silently share it
-        self._sock = eventlet.listen(self.address, reuse_port=False)
+        adopted = _adopted.get(self.address)
+        if adopted is not None:  # `maillage up --workers N`: a listening socket the supervisor handed over
+            self._sock = eventlet.greenio.GreenSocket(adopted.dup())
+        else:
+            # no SO_REUSEPORT: a second `maillage up` on the same port must fail, not silently share it
+            self._sock = eventlet.listen(self.address, reuse_port=False)
         self._sock.settimeout(None)  # kombu may have set a global default socket timeout
         self._server = wsgi.Server(
             self._sock, self._sock.getsockname(), self.app, protocol=HttpOnlyProtocol, debug=False,
@@ -234,6 +238,16 @@ class Listener:
 
 
 _listeners: dict[BindAddress, Listener] = {}
+_adopted: dict[BindAddress, socket.socket] = {}
+
+
+def adopt_socket(address: str, sock: socket.socket) -> None:
+    """Serve ``address`` on ``sock``, already bound and listening, instead of binding it here.
+
+    For several processes sharing one port: each gets its own SO_REUSEPORT socket from a
+    supervisor, and the kernel spreads the connections over them.
+    """
+    _adopted[parse_address(address)] = sock
 
 
 def acquire(address: BindAddress, settings: Settings) -> Listener:
