@@ -14,11 +14,13 @@ from typing import Any
 
 import eventlet
 from kombu.entity import Queue
+from kombu.transport import pyamqp
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import register_entrypoint
 from nameko.messaging import Consumer, QueueConsumer
 
 from services.shared.bus.acks import AckWindow
+from services.shared.bus.amqp import Connection as ReadAheadConnection
 from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
 from services.shared.bus.failures import (
@@ -37,6 +39,16 @@ from services.shared.nameko_ext.republisher import Republisher
 log = logging.getLogger(__name__)
 
 
+class _ReadAheadKombuConnection(pyamqp.Connection):
+    Transport = ReadAheadConnection.Transport
+
+
+class ReadAheadKombuTransport(pyamqp.Transport):
+    """kombu's py-amqp transport whose connections read ahead (services.shared.bus.amqp)."""
+
+    Connection = _ReadAheadKombuConnection
+
+
 class ReliableQueueConsumer(QueueConsumer):
     """nameko's queue consumer with our prefetch, a dead letter for bodies that cannot be decoded,
     no green thread per delivery, and a batch acked with one ``multiple`` ack (see bus/acks.py)."""
@@ -49,6 +61,13 @@ class ReliableQueueConsumer(QueueConsumer):
     @property
     def prefetch_count(self) -> int:
         return settings_of(self.container).bus_prefetch
+
+    @property
+    def connection(self) -> Any:
+        """nameko's connection parameters, over a transport that reads deliveries ahead."""
+        connection = super().connection
+        connection.transport_cls = ReadAheadKombuTransport
+        return connection
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
         consumers = super().get_consumers(consumer_cls, channel)
