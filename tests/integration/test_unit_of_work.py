@@ -126,3 +126,20 @@ def test_a_batch_keeps_no_claim_for_an_event_its_handler_skipped(engine: sa.Engi
     assert claimed == {events[0].id, events[2].id}
     run_batch(engine, events)  # redelivered: the skipped ones are handled now, the others not again
     assert effects(engine)[0] == {n: 1 for n in range(5)}
+
+
+def test_writes_left_for_later_go_with_the_commit_and_not_with_a_failed_savepoint(engine: sa.Engine) -> None:
+    insert = probe_service.cures.insert()
+    with uow(engine) as work:
+        work.execute_later(insert, {"n": 1})
+        work.execute_later(insert, {"n": 2})
+        with pytest.raises(RuntimeError), work.savepoint():
+            work.execute_later(insert, {"n": 3})
+            raise RuntimeError("handler failed")
+        with work.savepoint():
+            work.execute_later(insert, {"n": 4})
+        work.commit()
+    with uow(engine) as abandoned:
+        abandoned.execute_later(insert, {"n": 5})
+    with engine.connect() as conn:
+        assert sorted(conn.scalars(sa.select(probe_service.cures.c.n))) == [1, 2, 4]

@@ -49,6 +49,7 @@ class UnitOfWork:
         self._transaction: sa.RootTransaction | None = None
         self.published: list[CloudEvent] = []
         self._unwritten: list[dict[str, Any]] = []
+        self._later: list[tuple[sa.Executable, list[dict[str, Any]]]] = []
         self.committed = False
 
     @property
@@ -100,11 +101,29 @@ class UnitOfWork:
         self.published.append(event)
         return event
 
+    def execute_later(self, statement: sa.Executable, row: dict[str, Any]) -> None:
+        """Run ``statement`` with ``row`` at the next flush, grouped with its neighbours (executemany).
+
+        For writes nothing in this transaction reads back before it commits, such as a
+        handler's effect row per event: the rows of consecutive calls with the same statement
+        go to the database together. They are written before the transaction commits and at
+        the end of each savepoint, so a failure is still the failing event's alone.
+        """
+        if self._later and self._later[-1][0] is statement:
+            self._later[-1][1].append(row)
+        else:
+            self._later.append((statement, [row]))
+
     def flush(self) -> None:
-        """Write the events published so far to the outbox (one statement for all of them)."""
+        """Write the events published so far to the outbox (one statement for all of them),
+        then what was left for later by ``execute_later``."""
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
             self.connection.execute(self._outbox.insert(), rows)
+        if self._later:
+            later, self._later = self._later, []
+            for statement, params in later:
+                self.connection.execute(statement, params)
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
@@ -156,6 +175,7 @@ class UnitOfWork:
             self.flush()
         except BaseException:
             self._unwritten.clear()
+            self._later.clear()
             nested.rollback()
             raise
         nested.commit()
@@ -169,6 +189,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self._unwritten.clear()
+        self._later.clear()
         self.published.clear()
         if self._transaction is not None and self._transaction.is_active:
             self._transaction.rollback()

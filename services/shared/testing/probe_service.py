@@ -60,7 +60,7 @@ def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
             raise PoisonError(f"probe {n} is poisoned")
     created = datetime.fromisoformat(event.time).timestamp()
     row = {"event_id": event.id, "n": n, "times": 1, "created_at": created, "handled_at": time.time()}
-    uow.connection.execute(_record_statement(uow.connection.dialect.name), row)
+    uow.execute_later(_record_statement(uow.connection.dialect.name), row)
 
 
 @lru_cache(maxsize=4)
