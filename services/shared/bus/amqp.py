@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -9,10 +11,12 @@ import amqp
 from amqp.transport import SSLTransport, TCPTransport
 
 READ_AHEAD = 16384
+WRITE_BATCH = 65536
 
 
 class ReadAheadTransport(TCPTransport):
-    """py-amqp's TCP transport, reading what the socket has rather than exactly one frame part.
+    """py-amqp's TCP transport, reading what the socket has rather than exactly one frame part,
+    and able to hold writes back (``corked``) so a batch of publishes costs a few system calls.
 
     py-amqp asks the socket for exactly the bytes it needs next (a frame header, its payload,
     the end octet): about six system calls per delivered message. Reading up to ``READ_AHEAD``
@@ -41,6 +45,57 @@ class ReadAheadTransport(TCPTransport):
             raise
         result, self._read_buffer = rbuf[:n], rbuf[n:]
         return bytes(result)
+
+
+    _corked: list[bytes] | None = None
+    _corked_size = 0
+
+    def write(self, s: Any) -> None:
+        corked = self._corked
+        if corked is None:
+            super().write(s)
+            return
+        corked.append(bytes(s))  # py-amqp reuses the buffer behind ``s``: copy it
+        self._corked_size += len(s)
+        if self._corked_size >= WRITE_BATCH:
+            self._flush_corked()
+
+    def cork(self) -> None:
+        """Hold writes back until ``uncork``: a batch of publishes leaves in a few system calls."""
+        if self._corked is None:
+            self._corked, self._corked_size = [], 0
+
+    def uncork(self, *, send: bool = True) -> None:
+        if self._corked is not None:
+            if send:
+                self._flush_corked()
+            self._corked = None
+
+    def _flush_corked(self) -> None:
+        assert self._corked is not None
+        data, self._corked[:], self._corked_size = b"".join(self._corked), [], 0
+        if data:
+            super().write(data)
+
+
+@contextmanager
+def corked(connection: amqp.Connection) -> Iterator[None]:
+    """Send what is written on ``connection`` inside the block in as few system calls as possible.
+
+    Whole frames are buffered, so if the block fails what was held back is dropped on a frame
+    boundary (the caller then closes the connection, as after any publishing failure).
+    """
+    transport = connection.transport
+    if not isinstance(transport, ReadAheadTransport):
+        yield
+        return
+    transport.cork()
+    try:
+        yield
+    except BaseException:
+        transport.uncork(send=False)
+        raise
+    transport.uncork()
 
 
 def transport(host: str, connect_timeout: Any = None, ssl: Any = False, **kwargs: Any) -> Any:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import amqp
 import sqlalchemy as sa
 
-from services.shared.bus.amqp import connect
+from services.shared.bus.amqp import connect, corked
 from services.shared.bus.envelope import CONTENT_TYPE
 from services.shared.bus.topology import EVENTS_EXCHANGE, declare_exchanges
 
@@ -159,17 +159,8 @@ class OutboxRelay:
         channel.events["basic_ack"].add(on_ack)
         channel.events["basic_nack"].add(on_nack)
         try:
-            for offset, event in enumerate(batch):
-                message = amqp.Message(
-                    event.body,
-                    content_type=CONTENT_TYPE,
-                    delivery_mode=2,
-                    message_id=event.event_id,
-                    type=event.event_type,
-                    timestamp=int(time.time()),
-                )
-                channel.basic_publish(message, exchange=EVENTS_EXCHANGE, routing_key=event.routing_key)
-                tags[first_tag + offset] = event.seq
+            with corked(self._connection):
+                self._publish_all(channel, batch, tags, first_tag)
             deadline = time.monotonic() + self.confirm_timeout
             while len(acked | nacked) < len(tags):
                 remaining = deadline - time.monotonic()
@@ -183,6 +174,22 @@ class OutboxRelay:
         if nacked:
             log.warning("broker refused %d events; they stay in the outbox", len(nacked - acked))
         return {tags[tag] for tag in acked - nacked}
+
+    @staticmethod
+    def _publish_all(
+        channel: amqp.Channel, batch: Sequence[PendingEvent], tags: dict[int, int], first_tag: int
+    ) -> None:
+        for offset, event in enumerate(batch):
+            message = amqp.Message(
+                event.body,
+                content_type=CONTENT_TYPE,
+                delivery_mode=2,
+                message_id=event.event_id,
+                type=event.event_type,
+                timestamp=int(time.time()),
+            )
+            channel.basic_publish(message, exchange=EVENTS_EXCHANGE, routing_key=event.routing_key)
+            tags[first_tag + offset] = event.seq
 
 
 def _next_delivery_tag(channel: amqp.Channel) -> int:
