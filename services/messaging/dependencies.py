@@ -1,6 +1,7 @@
 """nameko dependency providers: the directory over RPC (timeout, cache) and the platform's signing identity."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,8 @@ from services.messaging.adapters.directory import RpcDirectory, TtlCache
 from services.messaging.adapters.operator import Operator, dev_operator, load_operator
 from services.messaging.crypto.certs import load_certificates
 from services.messaging.domain.errors import DirectoryUnavailable
-from services.messaging.handlers.group_commit import GroupCommit, Work
+from services.messaging.handlers.group_commit import GroupCommit
+from services.messaging.handlers.submission import write_submissions
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings, read_messaging_settings
 from services.shared.nameko_ext.config import settings_of
@@ -66,15 +68,15 @@ class CommitHandle:
     def __init__(self, group: GroupCommit, traceparent: str | None) -> None:
         self.group, self.traceparent = group, traceparent
 
-    def bind(self, new_uow: Callable[[], Any]) -> Callable[[Work], Any]:
-        return lambda work: self.group.commit(work, new_uow=new_uow, traceparent=self.traceparent)
+    def bind(self, new_uow: Callable[[], Any]) -> Callable[[Any], Any]:
+        return lambda prepared: self.group.commit(prepared, new_uow=new_uow, traceparent=self.traceparent)
 
 
 class Committer(DependencyProvider):
     """One group commit per container: concurrent HTTP submissions share their transaction."""
 
     def setup(self) -> None:
-        self.group = GroupCommit()
+        self.group = GroupCommit(functools.partial(write_submissions, clock=utc_now))
 
     def get_dependency(self, worker_ctx: Any) -> CommitHandle:
         return CommitHandle(self.group, worker_ctx.data.get("traceparent"))

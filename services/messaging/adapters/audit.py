@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -29,10 +30,22 @@ def record_hash(prev_hash: str, record: AuditRecord) -> str:
 
 def append(conn: sa.Connection, record: AuditRecord) -> None:
     """Chain the record to the last one; on PostgreSQL a transaction lock keeps the chain linear."""
+    append_many(conn, [record])
+
+
+def append_many(conn: sa.Connection, records: Sequence[AuditRecord]) -> None:
+    """Chain the records, in order, to the last one (one read, one insert)."""
+    if not records:
+        return
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('messaging-audit'))"))
     prev = conn.scalar(sa.select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)) or GENESIS
-    conn.execute(audit_events.insert(), {**asdict(record), "prev_hash": prev, "hash": record_hash(prev, record)})
+    rows = []
+    for record in records:
+        digest = record_hash(prev, record)
+        rows.append({**asdict(record), "prev_hash": prev, "hash": digest})
+        prev = digest
+    conn.execute(audit_events.insert(), rows)
 
 
 def verify_chain(conn: sa.Connection) -> int | None:

@@ -26,12 +26,20 @@ def find(conn: sa.Connection, key: Idempotency) -> StoredAnswer | None:
     return None if row is None else StoredAnswer(row.fingerprint, row.status, json.loads(row.response))
 
 
+def row(key: Idempotency, message_id: str, status: int, body: dict[str, Any], at: float) -> dict[str, Any]:
+    return {"scope": key.scope, "key": key.key, "fingerprint": key.fingerprint, "message_id": message_id,
+            "status": status, "response": json.dumps(body, separators=(",", ":")).encode(), "created_at": at}
+
+
 def save(conn: sa.Connection, key: Idempotency, message_id: str, status: int, body: dict[str, Any], at: float) -> None:
     """Raises IntegrityError when a concurrent request with the same key committed first."""
-    conn.execute(idempotency_keys.insert(), {
-        "scope": key.scope, "key": key.key, "fingerprint": key.fingerprint, "message_id": message_id,
-        "status": status, "response": json.dumps(body, separators=(",", ":")).encode(), "created_at": at,
-    })
+    save_rows(conn, [row(key, message_id, status, body, at)])
+
+
+def save_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Rows of ``row``; IntegrityError when a key was already taken."""
+    if rows:
+        conn.execute(idempotency_keys.insert(), rows)
 
 
 def expire(conn: sa.Connection, before: float) -> int:

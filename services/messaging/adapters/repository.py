@@ -33,19 +33,28 @@ def message_exists(conn: sa.Connection, message_id: str) -> bool:
     return conn.scalar(sa.select(messages.c.id).where(messages.c.id == message_id)) is not None
 
 
-def add_message(conn: sa.Connection, message: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> None:
-    """The message and one delivery row per recipient."""
-    conn.execute(messages.insert(), dict(message))
-    if rows:
-        conn.execute(deliveries.insert(), [dict(row) for row in rows])
+def add_messages(conn: sa.Connection, message_rows: Sequence[Mapping[str, Any]],
+                 delivery_rows: Sequence[Mapping[str, Any]]) -> None:
+    """Messages and their delivery rows, one statement per table."""
+    conn.execute(messages.insert(), [dict(row) for row in message_rows])
+    if delivery_rows:
+        conn.execute(deliveries.insert(), [dict(row) for row in delivery_rows])
+
+
+def entry_row(mailbox: str, folder: Folder, message_id: str, at: float) -> dict[str, Any]:
+    return {"mailbox": mailbox, "folder": folder.value, "message_id": message_id, "delivered_at": at}
 
 
 def add_entries(conn: sa.Connection, message_id: str, mailboxes: Iterable[str], folder: Folder, at: float) -> None:
     """Place a message in mailbox folders; one already there is left alone (a redelivery)."""
-    rows = [{"mailbox": box, "folder": folder.value, "message_id": message_id, "delivered_at": at} for box in mailboxes]
+    add_entry_rows(conn, [entry_row(box, folder, message_id, at) for box in mailboxes])
+
+
+def add_entry_rows(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Mailbox entries (``entry_row``); one already there is left alone: a message is in a folder once."""
     if rows:
         statement = _insert(conn, entries).on_conflict_do_nothing(index_elements=["mailbox", "message_id", "folder"])
-        conn.execute(statement, rows)
+        conn.execute(statement, [dict(row) for row in rows])
 
 
 def mark_delivered(conn: sa.Connection, message_id: str, recipients: Sequence[str], at: float) -> None:

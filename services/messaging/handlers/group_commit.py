@@ -15,18 +15,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from services.shared.db import UnitOfWork
 
-Work = Callable[[UnitOfWork], Any]  # writes one submission on the unit of work's connection; no commit
+# writes a group's items (each with its trace) on the unit of work's connection, no commit; a result per item
+Writer = Callable[[UnitOfWork, Sequence[tuple[Any, str | None]]], list[Any]]
+
+
+def call_each(uow: UnitOfWork, group: Sequence[tuple[Any, str | None]]) -> list[Any]:
+    """The default writer: each item is a function of the unit of work, run in its trace."""
+    results = []
+    for work, traceparent in group:
+        uow.follow(traceparent)
+        results.append(work(uow))
+    return results
 
 
 @dataclass
 class _Job:
-    work: Work
+    item: Any
     new_uow: Callable[[], UnitOfWork]
     traceparent: str | None
     done: bool = False
@@ -40,16 +50,18 @@ class _Job:
 
 
 class GroupCommit:
-    def __init__(self, max_group: int = 128, gather: Callable[[], None] = lambda: time.sleep(0)) -> None:
+    def __init__(self, write: Writer = call_each, *, max_group: int = 128,
+                 gather: Callable[[], None] = lambda: time.sleep(0)) -> None:
+        self.write = write
         self.max_group = max_group
         self._gather = gather
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._queue: list[_Job] = []
 
-    def commit(self, work: Work, *, new_uow: Callable[[], UnitOfWork], traceparent: str | None = None) -> Any:
-        """Run ``work`` in a committed transaction (shared with concurrent calls); its result once committed."""
-        job = _Job(work, new_uow, traceparent)
+    def commit(self, item: Any, *, new_uow: Callable[[], UnitOfWork], traceparent: str | None = None) -> Any:
+        """Write ``item`` in a committed transaction (shared with concurrent calls); its result once committed."""
+        job = _Job(item, new_uow, traceparent)
         with self._queue_lock:
             self._queue.append(job)
         while not job.done:
@@ -82,20 +94,15 @@ class GroupCommit:
             raise
 
     def _together(self, group: list[_Job]) -> list[Any]:
-        results = []
         with group[0].new_uow() as uow:
-            for job in group:
-                uow.follow(job.traceparent)
-                results.append(job.work(uow))
+            results = self.write(uow, [(job.item, job.traceparent) for job in group])
             uow.commit()
         return results
 
-    @staticmethod
-    def _alone(job: _Job) -> None:
+    def _alone(self, job: _Job) -> None:
         try:
             with job.new_uow() as uow:
-                uow.follow(job.traceparent)
-                job.result = job.work(uow)
+                [job.result] = self.write(uow, [(job.item, job.traceparent)])
                 uow.commit()
         except Exception as exc:  # noqa: BLE001 - handed to the submission's own worker, raised there
             job.error = exc

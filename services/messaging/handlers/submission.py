@@ -1,7 +1,7 @@
 """Submit a message: replay an idempotent retry, or seal it and commit message, jobs and events at once."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,7 @@ class Submission:
     replayed: bool = False
 
 
-Commit = Callable[[Callable[[UnitOfWork], Any]], Any]  # runs a write in a committed transaction, returns its result
+Commit = Callable[[Prepared], dict[str, Any]]  # records a prepared message in a committed transaction: its receipt
 
 
 def submit(command: SubmitMessage, *, uow: UnitOfWork, directory: DirectoryPort, platform: Platform,
@@ -46,11 +46,8 @@ def submit(command: SubmitMessage, *, uow: UnitOfWork, directory: DirectoryPort,
     except ExchangeObjection:
         _audit_refusal(command, uow, clock)
         raise
-    def write(unit: UnitOfWork) -> dict[str, Any]:
-        return record(prepared, unit, delivered_at=clock())
-
     try:
-        body = (commit or _alone(uow))(write)
+        body = (commit or _alone(uow, clock))(prepared)
     except sa.exc.IntegrityError:
         # a concurrent retry with the same Idempotency-Key committed first: answer as it was answered
         stored = replay(command.idempotency, uow) if command.idempotency else None
@@ -60,13 +57,19 @@ def submit(command: SubmitMessage, *, uow: UnitOfWork, directory: DirectoryPort,
     return Submission(body)
 
 
-def _alone(uow: UnitOfWork) -> Commit:
-    def commit(write: Callable[[UnitOfWork], Any]) -> Any:
+def _alone(uow: UnitOfWork, clock: Clock) -> Commit:
+    def commit(prepared: Prepared) -> dict[str, Any]:
         with uow:
-            result = write(uow)
+            body = record(prepared, uow, delivered_at=clock())
             uow.commit()
-        return result
+        return body
     return commit
+
+
+def write_submissions(uow: UnitOfWork, group: Sequence[tuple[Prepared, str | None]], *,
+                      clock: Clock) -> list[dict[str, Any]]:
+    """A group commit's writer: the group's prepared messages (with each one's trace) in one go."""
+    return record_many(group, uow, delivered_at=clock())
 
 
 def replay(key: Idempotency, uow: UnitOfWork) -> Submission | None:
@@ -80,27 +83,50 @@ def replay(key: Idempotency, uow: UnitOfWork) -> Submission | None:
 
 
 def record(prepared: Prepared, uow: UnitOfWork, *, delivered_at: datetime | None = None) -> dict[str, Any]:
-    """Write the message, the sender's copy, the audit record and the events, and deliver it.
+    """Write the message, the sender's copy, the audit record and the events, and deliver it; its receipt."""
+    return record_many([(prepared, None)], uow, delivered_at=delivered_at, follow=False)[0]
 
-    The recipients' mailboxes are this service's own tables: the message is placed in them in the
-    same transaction as the submission (the unique (mailbox, message, folder) keeps it there once),
-    so once committed it is delivered; ``message.submitted`` and ``message.delivered`` announce it.
+
+def record_many(group: Sequence[tuple[Prepared, str | None]], uow: UnitOfWork, *,
+                delivered_at: datetime | None = None, follow: bool = True) -> list[dict[str, Any]]:
+    """Write messages, their senders' copies, audit records and events, and deliver them; their receipts.
+
+    The recipients' mailboxes are this service's own tables: a message is placed in them in the same
+    transaction as its submission (the unique (mailbox, message, folder) keeps it there once), so once
+    committed it is delivered; ``message.submitted`` and ``message.delivered`` announce it. One
+    statement per table for the whole group; each message's events continue its own trace.
     """
-    command, conn, at = prepared.command, uow.connection, prepared.submitted_at.timestamp()
-    delivered = delivered_at or prepared.submitted_at
-    thread_id = command.thread_id or _thread_of(conn, command.in_reply_to) or prepared.message_id
-    repository.add_message(conn, _message_row(prepared, thread_id), _delivery_rows(prepared, delivered.timestamp()))
-    if prepared.sender_copy:
-        repository.add_entries(conn, prepared.message_id, [command.sender], Folder.SENT, at)
-    repository.add_entries(conn, prepared.message_id, [r.address for r in prepared.deliverable], Folder.INBOX,
-                           delivered.timestamp())
-    body = receipt_body(_receipt(prepared, delivered))
-    if command.idempotency is not None:
-        idempotency.save(conn, command.idempotency, prepared.message_id, 202, body, at)
-    audit.append(conn, audit.AuditRecord(at, command.author.label, "message.submit", "accepted",
-                                         prepared.message_id, command.sender))
-    _publish(prepared, uow, delivered)
-    return body
+    conn = uow.connection
+    message_rows: list[dict[str, Any]] = []
+    delivery_rows: list[dict[str, Any]] = []
+    entry_rows: list[dict[str, Any]] = []
+    key_rows: list[dict[str, Any]] = []
+    audits, bodies = [], []
+    for prepared, _ in group:
+        command, at = prepared.command, prepared.submitted_at.timestamp()
+        delivered = delivered_at or prepared.submitted_at
+        thread_id = command.thread_id or _thread_of(conn, command.in_reply_to) or prepared.message_id
+        message_rows.append(_message_row(prepared, thread_id))
+        delivery_rows += _delivery_rows(prepared, delivered.timestamp())
+        if prepared.sender_copy:
+            entry_rows.append(repository.entry_row(command.sender, Folder.SENT, prepared.message_id, at))
+        entry_rows += [repository.entry_row(r.address, Folder.INBOX, prepared.message_id, delivered.timestamp())
+                       for r in prepared.deliverable]
+        body = receipt_body(_receipt(prepared, delivered))
+        bodies.append(body)
+        if command.idempotency is not None:
+            key_rows.append(idempotency.row(command.idempotency, prepared.message_id, 202, body, at))
+        audits.append(audit.AuditRecord(at, command.author.label, "message.submit", "accepted",
+                                        prepared.message_id, command.sender))
+    repository.add_messages(conn, message_rows, delivery_rows)
+    repository.add_entry_rows(conn, entry_rows)
+    idempotency.save_rows(conn, key_rows)
+    audit.append_many(conn, audits)
+    for prepared, traceparent in group:
+        if follow:
+            uow.follow(traceparent)
+        _publish(prepared, uow, delivered_at or prepared.submitted_at)
+    return bodies
 
 
 def _publish(prepared: Prepared, uow: UnitOfWork, delivered: datetime) -> None:
