@@ -66,6 +66,9 @@ _WINDOWED = {resource: sa.select(*_COLUMNS[resource], sa.func.count().over().lab
 
 
 def find(connection: sa.Connection, search: Search) -> Page[Any]:
+    keys = _identifiers_only(search)
+    if keys is not None:
+        return _by_identifier(connection, search, keys)
     paging = search.paging
     where = conditions(search)
     windowed = paging.total and any(criterion.name in _BOUNDED for criterion in search.criteria)
@@ -80,6 +83,36 @@ def find(connection: sa.Connection, search: Search) -> Page[Any]:
         has_more = (total or 0) > paging.offset
     items = _views(connection, search.resource, rows[:paging.count])
     return Page(tuple(items), paging.offset, paging.count, total, has_more)
+
+
+def _identifiers_only(search: Search) -> list[str] | None:
+    """The IDNPS a Practitioner search by identifier alone asks for (alternatives OR-ed, repeats AND-ed)."""
+    if search.resource is not Resource.PRACTITIONER or not search.criteria:
+        return None
+    wanted: set[str] | None = None
+    for criterion in search.criteria:
+        if criterion.name != "identifier":
+            return None
+        asked = {str(value) for value in criterion.alternatives}
+        wanted = asked if wanted is None else wanted & asked
+    return sorted(wanted or ())
+
+
+def _by_identifier(connection: sa.Connection, search: Search, keys: list[str]) -> Page[Any]:
+    """The most frequent search, on statements compiled once: a few keys, so paged here, not in SQL.
+
+    Same answer as the general path (order, paging, total), without building and caching a statement
+    per request, which cost more than SQLite's lookup itself.
+    """
+    paging = search.paging
+    if len(keys) == 1:
+        rows = connection.execute(_BY_ONE_IDNPS, {"idnps": keys[0]}).mappings().all()
+    else:
+        rows = connection.execute(_BY_IDNPS, {"keys": keys}).mappings().all() if keys else []
+    total = len(rows) if paging.total else None
+    page = rows[paging.offset:paging.offset + paging.count]
+    has_more = len(rows) > paging.offset + paging.count if paging.count else (total or 0) > paging.offset
+    return Page(tuple(_views(connection, search.resource, page)), paging.offset, paging.count, total, has_more)
 
 
 def _total(connection: sa.Connection, search: Search, where: list[Condition], rows: Sequence[Any],
@@ -118,13 +151,25 @@ _ORGANISATIONS = (sa.select(*view_rows.ORGANISATION_COLUMNS).where(organisation.
                   .order_by(organisation.c.id))
 
 
+_BY_IDNPS = _PLAIN[Resource.PRACTITIONER].where(professional.c.idnps.in_(_KEYS))
+_BY_ONE_IDNPS = _PLAIN[Resource.PRACTITIONER].where(professional.c.idnps == sa.bindparam("idnps"))
+_MAILBOXES_OF_ONE = (sa.select(mailbox_owner.c.owner_idnps, mailbox.c.address)
+                     .join(mailbox, mailbox.c.address == mailbox_owner.c.address)
+                     .where(mailbox_owner.c.owner_idnps == sa.bindparam("owner"), mailbox_owner.c.active,
+                            mailbox.c.active)
+                     .order_by(mailbox.c.address))
+
+
 def mailboxes_of(connection: sa.Connection, owners: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The active mailboxes each professional owns, by IDNPS."""
     wanted = sorted(set(owners))
     if not wanted:
         return {}
     found: dict[str, list[str]] = {}
-    for owner, address in connection.execute(_MAILBOXES_OF, {"keys": wanted}):
+    # One owner (a read, a search by identifier): a statement without an expanding IN, compiled once.
+    matches = connection.execute(_MAILBOXES_OF_ONE, {"owner": wanted[0]}) if len(wanted) == 1 else \
+        connection.execute(_MAILBOXES_OF, {"keys": wanted})
+    for owner, address in matches:
         found.setdefault(owner, []).append(address)
     return {owner: tuple(addresses) for owner, addresses in found.items()}
 

@@ -215,3 +215,17 @@ def test_previous_and_next_links_walk_back_to_the_first_page(shared_world: World
     total = first["total"]
     last = bundle(shared_world, P, follow(link(first, "last") or ""))
     assert len(ids(last)) == total - (total - 1) // 5 * 5 and link(last, "next") is None
+
+
+@pytest.mark.parametrize("paging", ["", "&_count=1", "&_count=1&_offset=1", "&_count=0", "&_total=none&_count=1",
+                                    "&_offset=5"])
+def test_a_search_by_identifier_alone_answers_as_the_general_path(shared_world: World, paging: str) -> None:
+    """Identifier-only searches take a shortcut (search_query._by_identifier): same entries, links, total."""
+    several = f"identifier={JEANNE.rpps},{PAUL.rpps},8{LUC.rpps},{HELENE.rpps}"
+    for query in (several, f"{several}&identifier={PAUL.rpps},{LUC.rpps}", f"identifier={JEANNE.rpps}"):
+        short = bundle(shared_world, P, query + paging)
+        general = bundle(shared_world, P, query + "&active=true" + paging)  # everyone here is active
+        assert ids(short) == ids(general) and short.get("total") == general.get("total"), query + paging
+        assert [(k["relation"], k["url"].replace("&active=true", "")) for k in general["link"]] == [
+            (k["relation"], k["url"]) for k in short["link"]]
+    assert ids(bundle(shared_world, P, f"identifier={JEANNE.rpps}&identifier={PAUL.rpps}")) == []
