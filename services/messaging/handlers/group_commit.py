@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.shared.db import UnitOfWork
+from services.shared.errors import Unavailable
 
 # writes a group's items (each with its trace) on the unit of work's connection, no commit; a result per item
 Writer = Callable[[UnitOfWork, Sequence[tuple[Any, str | None]]], list[Any]]
@@ -87,10 +88,10 @@ class GroupCommit:
                 return
             for job, result in zip(group, results, strict=True):
                 job.result, job.done = result, True
-        except BaseException as exc:  # killed while committing: nobody of the group may wait forever
+        except BaseException:  # the committer was killed (the service stops): nobody of the group waits forever
             for job in group:
                 if not job.done:
-                    job.error, job.done = exc, True
+                    job.error, job.done = Unavailable("The service stopped while committing; retry."), True
             raise
 
     def _together(self, group: list[_Job]) -> list[Any]:

@@ -21,6 +21,7 @@ from services.messaging.handlers.group_commit import GroupCommit
 from services.messaging.handlers.preparation import prepare
 from services.messaging.handlers.submission import submit, write_submissions
 from services.shared.db import UnitOfWork
+from services.shared.errors import Unavailable
 from tests.unit.messaging.world import BOB, CAROL, RPPS, World
 
 
@@ -111,6 +112,29 @@ def test_work_interrupted_while_committing_fails_every_waiting_submission(world:
     def interrupted(uow: UnitOfWork) -> None:
         raise Stop
 
+    stopped = threading.Event()
+    results: list[BaseException] = []
+
+    def waiting() -> None:
+        stopped.wait(5)
+        try:
+            group.commit(lambda uow: "never", new_uow=world.uow)
+        except Unavailable as exc:
+            results.append(exc)
+
+    def gather() -> None:  # the committer waits until the other submission queued behind it
+        stopped.set()
+        deadline = time.monotonic() + 5
+        while len(group._queue) < 2 and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    group._gather = gather  # type: ignore[method-assign]
+    other = threading.Thread(target=waiting)
+    other.start()
     with pytest.raises(Stop):
         group.commit(interrupted, new_uow=world.uow)
+    other.join()
+    group._gather = lambda: None  # type: ignore[method-assign]
+
+    assert len(results) == 1  # grouped with the killed commit: told to retry, not left waiting
     assert group.commit(lambda uow: "next", new_uow=world.uow) == "next"
