@@ -70,7 +70,8 @@ def _record_statement(dialect: str) -> sa.Insert:
     statement: sa.Insert = insert.on_conflict_do_update(
         index_elements=["event_id"], set_={"times": handled.c.times + 1}
     )
-    return statement
+    # On PostgreSQL, RETURNING makes SQLAlchemy send a batch's rows as multi-row INSERTs.
+    return statement.returning(handled.c.event_id) if dialect == "postgresql" else statement
 
 
 def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:
