@@ -63,12 +63,12 @@ SITES = {  # structure id -> (SIRET, FINESS, legal FINESS, name, street, postal 
 ACTIVITIES = [(JEANNE, "C79427768100019", "L"), (JEANNE, f"F{HOSPITAL_FINESS}", "S"),
               (HELENE, "C79427768100019", "L"), (PAUL, "C79427768100019", "L"), (LUC, f"F{PHARMACY_FINESS}", "L")]
 MAILBOXES = [("PER", JEANNE_BOX, JEANNE), ("PER", PAUL_BOX, PAUL), ("CAB", CAB_BOX, JEANNE), ("CAB", CAB_BOX, PAUL)]
-_MSSANTE_HEADER = ("Type de BAL", "Adresse BAL", "Type identifiant PP", "Identifiant PP", "Identification nationale PP",
+MSSANTE_HEADER = ("Type de BAL", "Adresse BAL", "Type identifiant PP", "Identifiant PP", "Identification nationale PP",
                    "Type identifiant structure", "Identification structure", "Service de rattachement",
                    "Raison sociale structure BAL", "Code postal structure BAL", "Dématérialisation")
 
 
-def _activity_line(person: Person, structure: str, mode: str) -> str:
+def activity_line(person: Person, structure: str, mode: str) -> str:
     siret, finess, legal, name, street, postal, insee, city, sector = SITES[structure]
     number, _, rest = street.partition(" ")
     kind, _, way = rest.partition(" ")
@@ -92,12 +92,12 @@ def _activity_line(person: Person, structure: str, mode: str) -> str:
 def write_known(path: Path) -> None:
     """Append the known people to an extract (their lines together, as the real extract has them)."""
     with open(path, "a", encoding="utf-8") as out:
-        out.writelines(_activity_line(*activity) for activity in ACTIVITIES)
+        out.writelines(activity_line(*activity) for activity in ACTIVITIES)
 
 
 def write_mailboxes(path: Path, leave_out: tuple[str, ...] = ()) -> None:
     """The MSSanté extract of the known mailboxes, less the addresses in ``leave_out``."""
-    lines = ["|".join(_MSSANTE_HEADER) + "|\n"]
+    lines = ["|".join(MSSANTE_HEADER) + "|\n"]
     for kind, address, person in MAILBOXES:
         if address in leave_out:
             continue
