@@ -85,7 +85,6 @@ activity = sa.Table(
     sa.Index("uq_activity_key", "professional_idnps", "ref", unique=True),
     sa.Index("ix_activity_organisation", "organisation_id"),
     sa.Index("ix_activity_place_name", "postal_code", "family_norm"),
-    sa.Index("ix_activity_commune", "commune_code"),
     sa.Index("ix_activity_specialty", "specialty", "postal_code", **_present("specialty")),
 )
 
