@@ -5,7 +5,7 @@ import gc
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,8 @@ from services.directory.adapters.annuaire_layout import Kind
 from services.directory.adapters.chunks import Chunk
 from services.directory.adapters.mailbox_store import MailboxStore
 from services.directory.adapters.pipeline import read_chunks
-from services.directory.adapters.stores import Counts
-from services.directory.adapters.tables import import_run
+from services.directory.adapters.stores import Counts, rollback_journal
+from services.directory.adapters.tables import activity, import_run
 from services.shared.db import UnitOfWork
 from services.shared.errors import Unprocessable
 
@@ -82,7 +82,10 @@ def import_extract(
     extract = open_extract(path)
     report = ImportReport(uuid.uuid4().hex, extract.kind.value, path.name, extract.encoding)
     try:
-        with _no_cycle_collection(), uow() as unit:
+        unit_of_work = uow()
+        journal = (rollback_journal(unit_of_work.engine, activity) if extract.kind is Kind.PS_ACTIVITY
+                   else nullcontext(False))
+        with _no_cycle_collection(), journal, unit_of_work as unit:
             store = _STORES[extract.kind](unit.connection, started)
             counts = _write(store, read_chunks(extract, store.chunker(), parallel=parallel), report,
                             _Listeners(extract.size, progress, on_rejection, max_rejections))
