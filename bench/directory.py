@@ -14,6 +14,10 @@ Figures are printed against the targets: import of 2,000,000 rows ≤ 60 s with 
 
     maillage directory synth --rows 2000000 --out /tmp/maillage-bench/extract.txt     # once, unlocked
     flock /tmp/maillage-bench.lock python bench/directory.py --extract /tmp/maillage-bench/extract.txt
+    flock /tmp/maillage-bench.lock python bench/directory.py --extract … --only import --no-postgres --runs 3
+
+--only import runs the imports alone, --only search the searches alone (on the SQLite directory a
+previous run left in --data); --first-only leaves out the second import of the same file.
 
 Without --extract the extract is generated first (into --data). The machine's load average is
 printed with each figure: on the shared 2-core machine it explains most of the spread.
@@ -52,14 +56,16 @@ def cli_import(extract: Path, url: str) -> dict[str, float]:
     return {"seconds": seconds, "peak_mib": usage.ru_maxrss / 1024, "load": os.getloadavg()[0]}
 
 
-def import_runs(extract: Path, targets: list[tuple[str, str]], runs: int) -> list[tuple[str, dict[str, float]]]:
+def import_runs(extract: Path, targets: list[tuple[str, str]], runs: int,
+                first_only: bool = False) -> list[tuple[str, dict[str, float]]]:
     from services.shared.db.engine import drop_database
 
     results = []
+    labels = ("first import",) if first_only else ("first import", "same file again")
     for run in range(1, runs + 1):
         for name, url in targets:
             drop_database(url)
-            for label in ("first import", "same file again"):
+            for label in labels:
                 figures = cli_import(extract, url)
                 results.append((f"{name}, {label} (run {run})", figures))
                 print(f"  {results[-1][0]:<40} {figures['seconds']:6.1f} s   peak RSS {figures['peak_mib']:5.0f} MiB"
@@ -94,10 +100,16 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-search", action="store_true")
+    parser.add_argument("--only", choices=("import", "search"),
+                        help="import: the imports alone (no search); search: the searches alone, on the SQLite "
+                             "directory a previous run left in --data")
+    parser.add_argument("--first-only", action="store_true", help="no second import of the same file")
     parser.add_argument("--requests", type=int, default=3000, help="searches per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="connections for the throughput runs")
     parser.add_argument("--offered", type=float, default=100, help="req/s offered in the paced runs")
     args = parser.parse_args()
+    if args.only == "import":
+        args.no_search = True
 
     args.data.mkdir(parents=True, exist_ok=True)
     extract = args.extract
@@ -115,8 +127,13 @@ def main() -> None:
     print(f"directory benchmark: {extract.name}, {rows:,} lines, {extract.stat().st_size / 2**20:,.0f} MiB; "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}", flush=True)
     print("import (`maillage directory import`, launch to exit):", flush=True)
-    imports = import_runs(extract, targets, args.runs)
-    if not args.no_postgres:
+    if args.only == "search":
+        if not (args.data / "directory.db").exists():
+            parser.error(f"--only search needs the directory a previous run imported into {args.data}")
+        imports: list[tuple[str, dict[str, float]]] = []
+    else:
+        imports = import_runs(extract, targets, args.runs, args.first_only)
+    if not args.no_postgres and args.only != "search":
         from services.shared.db.engine import drop_database
 
         drop_database(args.postgres)  # 1 GB of disk back
@@ -128,7 +145,7 @@ def main() -> None:
         offered_label = directory_search.offered_label(args)
         # The SQLite directory is the last one imported (same file again): warm it as the service would.
         directory_search.warm(sqlite_url)
-        timings = {"generate_s": 0.0, "import_s": imports[0][1]["seconds"], "rows": rows}
+        timings = {"generate_s": 0.0, "import_s": imports[0][1]["seconds"] if imports else 0.0, "rows": rows}
         searches, edge = directory_search.run(args, sqlite_url)
         args.database = "sqlite"
         print()
