@@ -25,7 +25,7 @@ from services.messaging.domain.identifiers import check_ins, normalise_address
 from services.messaging.domain.limits import Limits, check_recipient_count
 from services.messaging.domain.model import Author, Priority, Recipient, RecipientKind
 from services.shared.errors import Invalid
-from services.shared.web.responses import location
+from services.shared.web.responses import JSON, location, read_json
 
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
@@ -63,6 +63,20 @@ def recipients_of(to: list[str], cc: list[str], limits: Limits, *, prefix: str =
             seen.setdefault(address, Recipient(address, kind))
     check_recipient_count(len(seen), limits)
     return tuple(seen.values())
+
+
+def send_from_request(request: Request) -> SendMessageIn:
+    """The JSON body validated in one pass over its bytes (pydantic's parser, no Python dict in between).
+
+    Only a body that passes is taken this way; any other falls back to ``read_json`` + ``parse_send``,
+    so what is refused, and the words of the refusal, do not change.
+    """
+    if request.mimetype == JSON:
+        try:
+            return SendMessageIn.model_validate_json(request.get_data(cache=True))
+        except (pydantic.ValidationError, ValueError):
+            pass
+    return parse_send(read_json(request))
 
 
 def parse_send(data: Any) -> SendMessageIn:

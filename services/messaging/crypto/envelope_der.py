@@ -49,18 +49,26 @@ def _issuer_and_serial(cert: x509.Certificate) -> bytes:
     return bytes(identifiers.issuer_and_serial(cert).dump())
 
 
-def _recipient_info(cert: x509.Certificate, cek: bytes) -> tuple[bytes, bool]:
-    """The RecipientInfo's DER, and whether it is a version-0 (key transport) one."""
+@functools.lru_cache(maxsize=4096)  # keyed by the certificate's DER: its fingerprint, in effect
+def _recipient(cert: x509.Certificate) -> tuple[rsa.RSAPublicKey | None, bytes]:
+    """Per certificate, once: its RSA public key and the RecipientInfo's constant head (version,
+    issuerAndSerialNumber, RSAES-OAEP parameters); (None, b"") for an EC key (key agreement)."""
     public = cert.public_key()
     if isinstance(public, rsa.RSAPublicKey):
-        wrapped = public.encrypt(cek, _OAEP)
-        body = b"\x02\x01\x00" + _issuer_and_serial(cert) + _oaep_algorithm() + tlv(0x04, wrapped)
-        return tlv(0x30, body), True
+        return public, b"\x02\x01\x00" + _issuer_and_serial(cert) + _oaep_algorithm()
     if isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name in ACCEPTED_CURVES:
-        return bytes(ecdh.key_agree_recipient(cert, cek).dump()), False
+        return None, b""
     raise Invalid(
         "A recipient certificate has a key that cannot receive messages (RSA or EC P-256/P-384 only)."
     )
+
+
+def _recipient_info(cert: x509.Certificate, cek: bytes) -> tuple[bytes, bool]:
+    """The RecipientInfo's DER, and whether it is a version-0 (key transport) one."""
+    public, head = _recipient(cert)
+    if public is not None:
+        return tlv(0x30, head + tlv(0x04, public.encrypt(cek, _OAEP))), True
+    return bytes(ecdh.key_agree_recipient(cert, cek).dump()), False
 
 
 def encrypt_der(content: bytes, recipients: list[x509.Certificate]) -> bytes:

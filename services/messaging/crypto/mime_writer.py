@@ -8,7 +8,6 @@ same (text/plain, multipart/alternative with HTML, multipart/mixed with attachme
 
 from __future__ import annotations
 
-import base64
 import binascii
 import secrets
 from email.header import Header
@@ -17,6 +16,7 @@ from email.utils import encode_rfc2231, quote
 from services.shared.errors import Invalid
 
 from .mime import CDA_CODE_HEADER, RECEIPT_HEADER, MessageContent, _check_headers
+from .smime import base64_lines
 from .xdm import carries_cda
 
 _CRLF = b"\r\n"
@@ -67,7 +67,7 @@ def _attachment(filename: str, media_type: str, data: bytes) -> Part:
         raise Invalid("An attachment's media type must look like 'type/subtype'.", expression="media_type")
     name = f'filename="{quote(filename)}"' if filename.isascii() else f"filename*={encode_rfc2231(filename, 'utf-8')}"
     return [f"Content-Type: {maintype}/{subtype}".encode(), b"Content-Transfer-Encoding: base64",
-            f"Content-Disposition: attachment; {name}".encode()], base64.encodebytes(data).replace(b"\n", _CRLF)
+            f"Content-Disposition: attachment; {name}".encode()], base64_lines(data)
 
 
 def _multipart(subtype: str, parts: list[Part]) -> Part:

@@ -29,9 +29,15 @@ class Unwrapped:
     detached_content: bytes | None = None
 
 
-def _base64_lines(der: bytes) -> bytes:
-    # 76-character lines (RFC 2045's limit), written in C
-    return base64.encodebytes(der).replace(b"\n", _CRLF)
+def base64_lines(data: bytes) -> bytes:
+    """base64 in CRLF-ended 76-character lines (RFC 2045's limit): ``encodebytes`` with CRLF, in fewer steps."""
+    if not data:
+        return b""
+    encoded = memoryview(binascii.b2a_base64(data, newline=False))
+    return _CRLF.join([encoded[i:i + 76] for i in range(0, len(encoded), 76)]) + _CRLF
+
+
+_base64_lines = base64_lines
 
 
 def wrap_pkcs7_mime(der: bytes, smime_type: str) -> bytes:

@@ -8,7 +8,7 @@ from services.messaging.adapters.api_models import ReceiptOut, SendMessageIn
 from services.messaging.dependencies import utc_now
 from services.messaging.domain.limits import HTTP_MAX_BODY
 from services.messaging.handlers.submission import Submission, submit
-from services.shared.web import ApiOperation, FhirInteraction, http, read_fhir_resource, read_json
+from services.shared.web import ApiOperation, FhirInteraction, http, read_fhir_resource
 
 SEND = ApiOperation(
     "Send a secure message (JSON, or an application/pkcs7-mime body routed end to end)",
@@ -33,7 +33,7 @@ class SubmissionRoutes:
         if request.mimetype in http_requests.SMIME_TYPES:
             command = http_requests.command_from_smime(request, author, key, limits)
         else:
-            body = http_requests.parse_send(read_json(request))
+            body = http_requests.send_from_request(request)
             command = http_requests.command_from_json(body, author, key, limits)
         return _accepted(self._submit(command), lambda body: body)
 

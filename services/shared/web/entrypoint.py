@@ -50,6 +50,7 @@ class HttpEntrypoint(HttpRequestHandler):
         self.api = api
         self.max_body_bytes = max_body_bytes
         self.is_fhir = is_fhir_path(url)
+        self._bindable: set[tuple[int, tuple[str, ...]]] = set()  # argument shapes the method was seen to accept
 
     def handle_request(self, request: EdgeRequest) -> Response:
         try:
@@ -64,6 +65,14 @@ class HttpEntrypoint(HttpRequestHandler):
             return self.response_from_result(event.wait())
         except Exception as exc:  # noqa: BLE001 - mapped to a status below, unknown ones to a logged 500
             return self.response_from_exception(exc)
+
+    def check_signature(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """nameko's check (``inspect.getcallargs``, tens of microseconds) once per shape of arguments:
+        whether a call binds depends only on how many positional arguments and which keywords it has."""
+        shape = (len(args), tuple(sorted(kwargs)))
+        if shape not in self._bindable:
+            super().check_signature(args, kwargs)
+            self._bindable.add(shape)
 
     def _admit(self, request: EdgeRequest) -> None:
         """Reject before a worker is spent: a declared oversize body, a bad token, then an actual oversize body."""
