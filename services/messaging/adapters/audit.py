@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 
@@ -23,8 +23,16 @@ class AuditRecord:
     mailbox: str | None = None
 
 
+_FIELDS = tuple(field.name for field in fields(AuditRecord))
+
+
+def _as_dict(record: AuditRecord) -> dict[str, object]:
+    """``asdict(record)`` without its deep copies: every field is a str, a float or None."""
+    return {name: getattr(record, name) for name in _FIELDS}
+
+
 def record_hash(prev_hash: str, record: AuditRecord) -> str:
-    canonical = json.dumps(asdict(record), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(_as_dict(record), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
@@ -43,7 +51,7 @@ def append_many(conn: sa.Connection, records: Sequence[AuditRecord]) -> None:
     rows = []
     for record in records:
         digest = record_hash(prev, record)
-        rows.append({**asdict(record), "prev_hash": prev, "hash": digest})
+        rows.append({**_as_dict(record), "prev_hash": prev, "hash": digest})
         prev = digest
     conn.execute(audit_events.insert(), rows)
 

@@ -56,9 +56,43 @@ def _text_part(text: str, subtype: str) -> Part:
     normalised = text.replace("\r\n", "\n")
     if not normalised.endswith("\n"):
         normalised += "\n"
-    encoded = binascii.b2a_qp(normalised.encode("utf-8"), istext=True).replace(b"\n", _CRLF)
+    encoded = quoted_printable(normalised.encode("utf-8"))
     return [f'Content-Type: text/{subtype}; charset="utf-8"'.encode(),
             b"Content-Transfer-Encoding: quoted-printable"], encoded
+
+
+# what ``b2a_qp`` writes as is: printable ASCII but "=", space, LF; tabs, CR and the rest go to b2a_qp
+_QP_LITERAL = bytes(range(0x20, 0x3D)) + bytes(range(0x3E, 0x7F)) + b"\n"
+_QP_MAX = 76  # binascii's MAXLINESIZE: a line is broken after 75 characters when more than 76 are left
+
+
+def quoted_printable(data: bytes) -> bytes:
+    """``b2a_qp(data, istext=True)`` with CRLF line ends, byte for byte, for ``data`` that ends with LF.
+
+    Text with nothing to escape (printable ASCII but "=", no space before a line end, no lone "." on a
+    line) only needs soft line breaks, cut here with slices (a third of b2a_qp's time); other text goes
+    through ``b2a_qp``.
+    """
+    if data.translate(None, _QP_LITERAL) or not data.endswith(b"\n"):
+        return _b2a_qp(data)
+    out = []
+    for line in data.split(b"\n"):
+        size = len(line)
+        if size <= _QP_MAX:
+            if line.endswith(b" ") or line == b".":  # escaped by b2a_qp: =20 at a line end, a lone "." as =2E
+                return _b2a_qp(data)
+            out.append(line)
+            continue
+        full = -(-(size - _QP_MAX) // 75)  # 75-character pieces before a last one of at most 76
+        last = line[75 * full:]
+        if last.endswith(b" ") or last == b".":
+            return _b2a_qp(data)
+        out.append(b"=\r\n".join([line[i:i + 75] for i in range(0, 75 * full, 75)] + [last]))
+    return _CRLF.join(out)
+
+
+def _b2a_qp(data: bytes) -> bytes:
+    return binascii.b2a_qp(data, istext=True).replace(b"\n", _CRLF)
 
 
 def _attachment(filename: str, media_type: str, data: bytes) -> Part:

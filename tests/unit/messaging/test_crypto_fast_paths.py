@@ -97,3 +97,24 @@ def test_the_lean_signer_is_read_by_openssl_and_by_our_verifier(kind: str, pki: 
     openssl("cms", "-verify", "-in", tmp_path / "signed.p7m", "-CAfile", tmp_path / "ca.pem",
             "-binary", "-out", tmp_path / "content.eml")
     assert (tmp_path / "content.eml").read_bytes() == content
+
+
+def test_the_quoted_printable_shortcut_writes_what_b2a_qp_writes() -> None:
+    import binascii
+    import random
+
+    from services.messaging.crypto.mime_writer import quoted_printable
+
+    def reference(data: bytes) -> bytes:
+        return binascii.b2a_qp(data, istext=True).replace(b"\n", b"\r\n")
+
+    pieces = [b"a", b"Z", b"-", b" ", b".", b"\n", b"=", b"\t", b"\r", "é".encode()]
+    rng = random.Random(20261123)
+    samples = [c * size + b"\n" for size in range(0, 320) for c in (b"x", b".", b" ")]
+    samples += [(("Compte rendu de consultation. " * 400)[:10_000] + "\n").encode()]
+    for trial in range(20_000):
+        weights = [30, 30, 3, 5, 1, 2, 0.2, 0.1, 0.05, 0.1] if trial % 2 else [30, 30, 3, 2, 0.5, 1, 0, 0, 0, 0]
+        size = rng.choice([1, 5, 74, 75, 76, 77, 150, 151, 152, 153, 226, 227, 400])
+        samples.append(b"".join(rng.choices(pieces, weights, k=size)) + b"\n")
+    for data in samples:
+        assert quoted_printable(data) == reference(data), data
