@@ -1,7 +1,6 @@
 """2,000 messages over HTTP while the platform is SIGKILLed and restarted: every 202 is delivered exactly once."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -20,8 +19,9 @@ from services.messaging.adapters.tables import entries, messages
 from services.messaging.crypto.testing import Identity
 from services.shared.auth import DevIssuer
 from services.shared.db.migrations import upgrade
-from tests.integration.messaging.conftest import ALICE, BOB, RPPS, die_with_parent, directory_fixture, free_port
 from tests.support.broker import isolated_vhost
+from tests.support.messaging_world import ALICE, BOB, RPPS, seed_directory
+from tests.support.platform import die_with_parent, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[3]
@@ -30,13 +30,13 @@ KILL_AT = (0.25, 0.6)
 
 
 class Platform:
-    """`maillage up --only messaging` as a user runs it, in a process of its own that the test kills."""
+    """`maillage up --only <service>` as a user runs it, in a process of its own (messaging's gets killed)."""
 
-    def __init__(self, env: dict[str, str], base_url: str) -> None:
-        self.env, self.base_url, self.process = env, base_url, None  # type: ignore[var-annotated]
+    def __init__(self, env: dict[str, str], base_url: str, only: str = "messaging") -> None:
+        self.env, self.base_url, self.only, self.process = env, base_url, only, None  # type: ignore[var-annotated]
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--only", "messaging"],
+        self.process = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--only", self.only],
                                         cwd=REPO, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                         preexec_fn=die_with_parent)
         deadline = time.monotonic() + 60
@@ -63,19 +63,20 @@ class Platform:
 
 
 @pytest.fixture
-def stand_in(tmp_path: Path, pki: dict[str, Identity]) -> Iterator[str]:
+def directory(tmp_path: Path, pki: dict[str, Identity], make_database) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The real directory, `maillage up --only directory` in a process of its own, on a vhost of its own."""
+    url = make_database("directory_crash")
+    seed_directory(url, tmp_path, pki)
+    port = free_port()
     with isolated_vhost("maillage-crash") as uri:
-        fixture = tmp_path / "directory.json"
-        fixture.write_text(json.dumps(directory_fixture(pki)))
-        process = subprocess.Popen([sys.executable, "-m", "tests.support.directory_standin", str(fixture)], cwd=REPO,
-                                   env={**os.environ, "AMQP_URI": uri, "MAILLAGE_LOG_LEVEL": "ERROR"},
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
-        assert process.stdout is not None and process.stdout.readline().strip() == b"directory stand-in ready"
+        env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_DIRECTORY_DATABASE_URL": url, "MAILLAGE_VAR_DIR": str(tmp_path),
+               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{port}", "MAILLAGE_LOG_LEVEL": "ERROR", "MAILLAGE_ENV": "test"}
+        process = Platform(env, f"http://127.0.0.1:{port}", only="directory")
+        process.start()
         try:
             yield uri
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
+            process.stop()
 
 
 def send_all(base_url: str, token: str, keys: list[str], accepted: dict[str, str], lock: threading.Lock) -> None:
@@ -99,11 +100,11 @@ def send_all(base_url: str, token: str, keys: list[str], accepted: dict[str, str
 
 
 def test_every_accepted_message_is_delivered_exactly_once_across_sigkills(
-        stand_in: str, make_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        directory: str, make_database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url = make_database("messaging_crash")
     upgrade("messaging", url)
     port = free_port()
-    env = {**os.environ, "AMQP_URI": stand_in, "MAILLAGE_MESSAGING_DATABASE_URL": url,
+    env = {**os.environ, "AMQP_URI": directory, "MAILLAGE_MESSAGING_DATABASE_URL": url,
            "MAILLAGE_VAR_DIR": str(tmp_path),
            "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{port}", "MAILLAGE_LOG_LEVEL": "ERROR", "MAILLAGE_ENV": "test",
            "MAILLAGE_RELAY_LEASE_SECONDS": "2", "MAILLAGE_BUS_RETRY_DELAYS_MS": "100,500"}

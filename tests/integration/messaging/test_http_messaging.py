@@ -12,15 +12,11 @@ from services.messaging.crypto.cms import decrypt, verify
 from services.messaging.crypto.mime import parse_message
 from services.messaging.crypto.testing import Identity
 from tests.integration.messaging.conftest import (
-    ALICE,
-    BOB,
-    CAROL,
-    INACTIVE,
-    OBJECTING_INS,
-    SECRETARIAT,
     Platform,
     in_mailbox,
 )
+from tests.support.messaging_world import ALICE, BOB, CAROL, INACTIVE, OBJECTING_INS, SECRETARIAT
+from tests.support.platform import eventually
 
 pytestmark = pytest.mark.integration
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -100,8 +96,6 @@ def test_unknown_and_inactive_recipients_bounce_with_a_notice_while_others_get_i
 
 
 def _find_notice(alice, original_id: str, identity: Identity) -> str | None:  # type: ignore[no-untyped-def]
-    from tests.integration.messaging.conftest import eventually
-
     def look() -> str | None:
         for item in alice.get(f"/api/v1/mailboxes/{ALICE}/messages").json()["messages"]:
             if item["in_reply_to"] != original_id:
@@ -167,8 +161,6 @@ def test_read_marks_delete_and_restore(platform: Platform) -> None:
 
 
 def _receipt_id(alice, original_id: str) -> str:  # type: ignore[no-untyped-def]
-    from tests.integration.messaging.conftest import eventually
-
     def look() -> str | None:
         items = alice.get(f"/api/v1/mailboxes/{ALICE}/messages", params={"limit": 200}).json()["messages"]
         return next((m["id"] for m in items if m["in_reply_to"] == original_id), None)

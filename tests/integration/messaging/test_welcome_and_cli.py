@@ -15,7 +15,9 @@ from services.messaging.crypto.testing import Identity
 from services.shared.bus.amqp import connect
 from services.shared.bus.envelope import CONTENT_TYPE, CloudEvent
 from services.shared.bus.topology import EVENTS_EXCHANGE
-from tests.integration.messaging.conftest import ALICE, BOB, NEWCOMER, RPPS, Platform, eventually
+from tests.integration.messaging.conftest import Platform
+from tests.support.messaging_world import ALICE, BOB, NEWCOMER, RPPS
+from tests.support.platform import eventually
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
