@@ -27,8 +27,13 @@ test: install
 test-sqlite: install services
 	MAILLAGE_TEST_DATABASES=sqlite $(BIN)/python -m pytest -q -p no:cacheprovider
 
+# Each benchmark prints its figures against its issue's targets; run them on a quiet machine.
 bench: install services
+	scripts/ensure-services.sh postgres
 	$(BIN)/python bench/bus.py
+	$(BIN)/python bench/bus.py --database postgresql
+	$(BIN)/python bench/messaging.py --workers 2
+	$(BIN)/python bench/directory.py
 
 lint: install
 	$(BIN)/ruff check services tests bench
