@@ -58,6 +58,7 @@ class RoutingApp:
     def __init__(self) -> None:
         self._providers: list[Any] = []
         self._map: Map | None = None
+        self._static: dict[str, list[Rule]] = {}  # rules without placeholders, by path
         self._builtins: dict[str, Callable[[Request], Response]] = {
             "/healthz": self._healthz, "/readyz": self._readyz, "/metrics": self._metrics,
             "/fhir/metadata": self._metadata, "/api/v1/openapi.json": self._openapi,
@@ -93,7 +94,23 @@ class RoutingApp:
                 rules.append(rule)
             # no trailing-slash redirects: they would answer with an HTML page
             self._map = Map(rules, strict_slashes=False, merge_slashes=False)
+            static: dict[str, list[Rule]] = {}
+            for rule in self._map.iter_rules():
+                if not _PLACEHOLDER.search(rule.rule) and rule.defaults is None and rule.redirect_to is None:
+                    static.setdefault(rule.rule, []).append(rule)
+            self._static = static
         return self._map
+
+    def _match(self, request: EdgeRequest) -> tuple[Rule, Any]:
+        """werkzeug's match; a path that is exactly a rule without placeholders, with one of its
+        methods, is looked up directly (werkzeug tries static parts first, so it would pick the same)."""
+        url_map = self.url_map()
+        path, method = request.environ.get("PATH_INFO") or "/", request.method
+        if path.isascii():
+            for rule in self._static.get(path, ()):
+                if rule.methods is not None and method in rule.methods:
+                    return rule, {}
+        return url_map.bind_to_environ(request.environ).match(return_rule=True)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         # eventlet's input stream ends at the body's end, chunked or not; saying so lets werkzeug
@@ -110,7 +127,7 @@ class RoutingApp:
     def _dispatch(self, request: EdgeRequest) -> tuple[str, Response]:
         fhir = is_fhir_path(request.path)
         try:
-            rule, values = self.url_map().bind_to_environ(request.environ).match(return_rule=True)
+            rule, values = self._match(request)
         except MethodNotAllowed as exc:
             allow = ", ".join(sorted(exc.valid_methods or ()))
             message = f"{request.method} is not allowed here; use {allow}."
