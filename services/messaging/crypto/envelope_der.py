@@ -31,6 +31,10 @@ def tlv(tag: int, content: bytes) -> bytes:
     size = len(content)
     if size < 0x80:
         return bytes((tag, size)) + content
+    if size < 0x100:
+        return bytes((tag, 0x81, size)) + content
+    if size < 0x10000:
+        return bytes((tag, 0x82, size >> 8, size & 0xFF)) + content
     length = size.to_bytes((size.bit_length() + 7) // 8, "big")
     return bytes((tag, 0x80 | len(length))) + length + content
 
