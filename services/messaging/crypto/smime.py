@@ -33,8 +33,9 @@ def base64_lines(data: bytes) -> bytes:
     """base64 in CRLF-ended 76-character lines (RFC 2045's limit): ``encodebytes`` with CRLF, in fewer steps."""
     if not data:
         return b""
-    encoded = memoryview(binascii.b2a_base64(data, newline=False))
-    return _CRLF.join([encoded[i:i + 76] for i in range(0, len(encoded), 76)]) + _CRLF
+    encoded = binascii.b2a_base64(data, newline=False)
+    size = len(encoded)  # the lines are sliced in C: map over slice objects, no Python loop body
+    return _CRLF.join(map(encoded.__getitem__, map(slice, range(0, size, 76), range(76, size + 76, 76)))) + _CRLF
 
 
 _base64_lines = base64_lines

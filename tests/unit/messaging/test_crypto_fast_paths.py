@@ -118,3 +118,14 @@ def test_the_quoted_printable_shortcut_writes_what_b2a_qp_writes() -> None:
         samples.append(b"".join(rng.choices(pieces, weights, k=size)) + b"\n")
     for data in samples:
         assert quoted_printable(data) == reference(data), data
+
+
+def test_base64_lines_are_encodebytes_with_crlf() -> None:
+    import base64
+    import os
+
+    from services.messaging.crypto.smime import base64_lines
+
+    for size in [*range(0, 240), 1_000, 11_000, 140_000]:
+        data = os.urandom(size)
+        assert base64_lines(data) == base64.encodebytes(data).replace(b"\n", b"\r\n")
