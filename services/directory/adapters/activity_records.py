@@ -97,10 +97,8 @@ class ActivityChunker:
             self._known.absorb(result)
 
     def take(self) -> dict[str, list[tuple[Any, ...]]]:
-        # Keys in order: the writer's inserts into the key indexes then walk them rather than jump
-        # about. A chunk names a person or a site once (their first, then completed, record).
-        self._professionals.sort()
-        self._organisations.sort()
+        # A chunk names a person or a site once (their first, then completed, record). The writer
+        # puts them in key order (ActivityStore.write): the reading process has the longer task.
         records = {"professional": self._professionals, "organisation": self._organisations,
                    "activity": self._activities}
         self._professionals, self._organisations, self._activities = [], [], []

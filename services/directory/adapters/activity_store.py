@@ -45,6 +45,9 @@ class ActivityStore:
         return ActivityChunker(self._known)
 
     def write(self, chunk: Chunk) -> None:
+        # Keys in order: the inserts into the key indexes then walk them rather than jump about.
+        chunk.records["professional"].sort()
+        chunk.records["organisation"].sort()
         # Parents first, so the foreign keys of other writers' tables can rely on them.
         changed = {name: writer.write(chunk.records[name]) for name, writer in self._writers}
         self._changed += changed["activity"]

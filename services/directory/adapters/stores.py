@@ -81,10 +81,11 @@ def rollback_journal(engine: sa.Engine, table: sa.Table) -> Iterator[bool]:
     checkpoint into the database (1 GB each way for 2 million activities). With a rollback journal
     the pages go straight into the file and only the few pages that existed before the import are
     journaled (pages past the file's old end need none): a crash mid-import leaves a hot journal,
-    and the next connection rolls the file back to its previous state; a committed import is
-    synced (``synchronous=FULL`` meanwhile). Leaving WAL needs the only connection to the file:
-    when another one is open (the service running), the import stays in WAL. Readers meanwhile
-    wait for the commit (a first load has nothing to show yet). WAL comes back afterwards.
+    and the next connection rolls the file back to its previous state. A committed import is
+    synced, down to the journal's removal from its directory (``synchronous=EXTRA`` meanwhile).
+    Leaving WAL needs the only connection to the file: when another one is open (the service
+    running), the import stays in WAL. Readers wait for the commit meanwhile (a first load has
+    nothing to show yet). WAL comes back afterwards.
     Yields whether the journal was switched.
     """
     if engine.dialect.name != "sqlite" or not _switch_journal(engine, table):
@@ -120,7 +121,7 @@ def _switch_journal(engine: sa.Engine, table: sa.Table) -> bool:
             raw.execute("PRAGMA busy_timeout=30000")
         if mode != "delete":
             return False
-        raw.execute("PRAGMA synchronous=FULL")
+        raw.execute("PRAGMA synchronous=EXTRA")  # the journal's unlinking (the commit) synced too
         return True
     finally:
         raw.close()
