@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 
 import amqp
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.shared.bus.amqp import connect, corked
 from services.shared.bus.envelope import CONTENT_TYPE
@@ -50,6 +53,7 @@ class OutboxRelay:
         self.owner = f"{name}-{uuid.uuid4().hex[:12]}"
         self._connection: amqp.Connection | None = None
         self._channel: amqp.Channel | None = None
+        self._db: sa.Connection | None = None
 
     def relay_once(self) -> int:
         """Publish one leased batch; returns how many events left the outbox."""
@@ -83,6 +87,7 @@ class OutboxRelay:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(self.outbox)) or 0)
 
     def close(self) -> None:
+        self._close_database()
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             try:
@@ -93,42 +98,82 @@ class OutboxRelay:
     # -- database side --------------------------------------------------------------------------
 
     def _lease(self) -> list[PendingEvent]:
+        """Lease up to ``batch_size`` events nobody holds (or whose lease expired) and read them,
+        in one statement: ``UPDATE … WHERE seq IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``.
+
+        On PostgreSQL that single statement is its own transaction (autocommit): one round trip.
+        The lease is committed before anything is published, so a relay that dies leaves leased
+        rows that another relay takes over when the lease expires; nothing is lost.
+        """
         now = time.time()
-        t = self.outbox
-        candidates = (
-            sa.select(t.c.seq)
-            .where(sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now))
-            .order_by(t.c.seq)
-            .limit(self.batch_size)
-        )
-        if self.engine.dialect.name == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
         until = now + self.lease_seconds
-        with self.engine.begin() as conn:
-            conn.execute(
-                t.update()
-                .where(t.c.seq.in_(candidates.scalar_subquery()))
-                .values(lease_owner=self.owner, lease_until=until, attempts=t.c.attempts + 1)
-            )
-            rows = conn.execute(
-                sa.select(t.c.seq, t.c.event_id, t.c.event_type, t.c.routing_key, t.c.body)
-                .where(t.c.lease_owner == self.owner, t.c.lease_until == until)
-                .order_by(t.c.seq)
-            ).all()
-        return [PendingEvent(*row) for row in rows]
+        params = {"now": now, "owner": self.owner, "until": until}
+        if self._postgresql:
+            with self._autocommit() as conn:
+                rows = conn.execute(_lease_statement(self.outbox, self.batch_size, True), params).all()
+        else:
+            with self.engine.begin() as conn:
+                rows = conn.execute(_lease_statement(self.outbox, self.batch_size, False), params).all()
+        return sorted((PendingEvent(*row) for row in rows), key=lambda event: event.seq)
 
     def _delete(self, seqs: Sequence[int]) -> None:
-        if seqs:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner)
-                )
+        """Delete the confirmed events (still leased by this relay) in one statement."""
+        if not seqs:
+            return
+        if self._postgresql:
+            with self._autocommit() as conn:
+                conn.execute(_delete_statement(self.outbox), {"seqs": list(seqs), "owner": self.owner})
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner)
+            )
 
     def _release(self, seqs: Sequence[int]) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 self.outbox.update().where(self.outbox.c.seq.in_(seqs)).values(lease_owner=None, lease_until=None)
             )
+
+    @property
+    def _postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[sa.Connection]:
+        """PostgreSQL: the relay's own connection, kept between batches (no pool checkout and ping
+        per statement), in autocommit (a single statement is atomic on its own: no BEGIN and
+        COMMIT round trips around it) and without waiting for the WAL flush at commit.
+
+        Not waiting for the flush is safe here: if the server crashes and forgets a lease, the
+        events are published again; if it forgets a delete, the confirmed events come back and
+        are published again. Duplicates, never a loss (consumers are idempotent); and the
+        producers' commits, which do wait, flush the relay's earlier ones with theirs.
+        """
+        conn = self._db
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                conn.exec_driver_sql("SET SESSION synchronous_commit = off")
+            except BaseException:
+                conn.invalidate()
+                conn.close()
+                raise
+            self._db = conn
+        try:
+            yield conn
+        except BaseException:
+            self._close_database()
+            raise
+
+    def _close_database(self) -> None:
+        conn, self._db = self._db, None
+        if conn is not None:
+            # Never back to the pool with the session setting: other users must wait for the flush.
+            try:
+                conn.invalidate()
+            finally:
+                conn.close()
 
     # -- broker side -----------------------------------------------------------------------------
 
@@ -190,6 +235,37 @@ class OutboxRelay:
             )
             channel.basic_publish(message, exchange=EVENTS_EXCHANGE, routing_key=event.routing_key)
             tags[first_tag + offset] = event.seq
+
+
+@lru_cache(maxsize=32)
+def _lease_statement(outbox: sa.Table, batch_size: int, postgresql: bool) -> sa.Update:
+    """Built once: the lease is the same statement every time, its values bound (and prepared)."""
+    t = outbox
+    candidates = (
+        sa.select(t.c.seq)
+        .where(sa.or_(t.c.lease_until.is_(None), t.c.lease_until < sa.bindparam("now")))
+        .order_by(t.c.seq)
+        .limit(batch_size)
+    )
+    if postgresql:
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement: sa.Update = (
+        t.update()
+        .where(t.c.seq.in_(candidates.scalar_subquery()))
+        .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"), attempts=t.c.attempts + 1)
+        .returning(t.c.seq, t.c.event_id, t.c.event_type, t.c.routing_key, t.c.body)
+    )
+    return statement
+
+
+@lru_cache(maxsize=32)
+def _delete_statement(outbox: sa.Table) -> sa.Delete:
+    """PostgreSQL: the confirmed seqs as one array parameter (``seq = ANY(:seqs)``), one constant statement."""
+    seqs = sa.cast(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger())), ARRAY(sa.BigInteger()))
+    statement: sa.Delete = outbox.delete().where(
+        outbox.c.seq == sa.any_(seqs), outbox.c.lease_owner == sa.bindparam("owner")
+    )
+    return statement
 
 
 def _next_delivery_tag(channel: amqp.Channel) -> int:

@@ -27,12 +27,79 @@ def _claim_insert(processed: sa.Table, dialect: str) -> sa.Insert:
 
 
 @lru_cache(maxsize=64)
+def _claim_many_insert(processed: sa.Table) -> sa.Insert:
+    """PostgreSQL: a batch's claims as one short, constant statement whose ids travel as one array
+    (``INSERT … SELECT :handler, unnest(:ids), :at ON CONFLICT DO NOTHING RETURNING event_id``)."""
+    ids = sa.cast(sa.bindparam("event_ids", type_=postgresql.ARRAY(processed.c.event_id.type)),
+                  postgresql.ARRAY(processed.c.event_id.type))
+    rows = sa.select(
+        sa.bindparam("handler", type_=processed.c.handler.type),
+        sa.func.unnest(ids),
+        sa.bindparam("processed_at", type_=processed.c.processed_at.type),
+    )
+    insert: sa.Insert = (
+        postgresql.insert(processed)
+        .from_select(["handler", "event_id", "processed_at"], rows)
+        .on_conflict_do_nothing()
+        .returning(processed.c.event_id)
+    )
+    return insert
+
+
+@lru_cache(maxsize=64)
 def _outbox_insert(outbox: sa.Table, dialect: str) -> sa.Insert:
-    """The outbox insert. On PostgreSQL with RETURNING, so SQLAlchemy sends a transaction's events
-    as multi-row INSERTs ("insertmanyvalues") rather than psycopg's one query per row, each a
-    round trip through the green wait."""
     insert: sa.Insert = outbox.insert()
-    return insert.returning(outbox.c.seq) if dialect == "postgresql" else insert
+    return insert
+
+
+# Column types whose values psycopg sends as a plain PostgreSQL array.
+_ARRAY_TYPES = (sa.String, sa.Integer, sa.Float, sa.Numeric, sa.LargeBinary, sa.Boolean, sa.DateTime, sa.Date, sa.Uuid)
+
+
+@lru_cache(maxsize=256)
+def _unnest_insert(statement: sa.Insert, columns: tuple[str, ...]) -> sa.Insert | None:
+    """PostgreSQL: ``statement`` (a plain ``INSERT INTO t``, maybe with ON CONFLICT and RETURNING)
+    rewritten as ``INSERT INTO t (columns) SELECT unnest(:c1), unnest(:c2), …``, so that many rows
+    go as one array per column in one short, constant (prepared) statement.
+
+    The alternatives cost far more on the client: psycopg's executemany sends a query per row,
+    and a multi-row INSERT (insertmanyvalues) is a long statement, different for every row
+    count, that psycopg parses again each time. None when the statement is not that simple.
+    """
+    table = getattr(statement, "table", None)
+    if not isinstance(table, sa.Table) or getattr(statement, "_values", None) or getattr(
+        statement, "_multi_values", None
+    ) or getattr(statement, "select", None) is not None:
+        return None
+    for column in table.columns:
+        if column.name in columns:
+            if not isinstance(column.type, _ARRAY_TYPES) or isinstance(column.type, sa.Enum):
+                return None
+        elif column.default is not None and not getattr(column.default, "is_scalar", False):
+            return None  # a Python-side default computed per row: executemany computes it, unnest would not
+    if any(name not in table.c for name in columns):
+        return None
+    arrays = [
+        sa.func.unnest(sa.cast(sa.bindparam(f"unnest_{i}", type_=postgresql.ARRAY(table.c[name].type)),
+                               postgresql.ARRAY(table.c[name].type)))
+        for i, name in enumerate(columns)
+    ]
+    rewritten: sa.Insert = statement.from_select(list(columns), sa.select(*arrays))
+    return rewritten
+
+
+def execute_rows(connection: sa.Connection, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
+    """Run ``statement`` once per row, as cheaply as the backend allows (see ``_unnest_insert``)."""
+    if len(rows) > 1 and connection.dialect.name == "postgresql" and isinstance(statement, sa.Insert):
+        columns = tuple(rows[0])
+        if all(len(row) == len(columns) and row.keys() == rows[0].keys() for row in rows):
+            rewritten = _unnest_insert(statement, columns)
+            if rewritten is not None:
+                connection.execute(
+                    rewritten, {f"unnest_{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
+                )
+                return
+    connection.execute(statement, rows)
 
 
 class UnitOfWork:
@@ -117,7 +184,9 @@ class UnitOfWork:
         handler's effect row per event: the rows of consecutive calls with the same statement
         go to the database together. They are written before the transaction commits and at
         the end of each savepoint, so a failure is still the failing event's alone. On
-        PostgreSQL give an INSERT a RETURNING clause: its rows then go as multi-row INSERTs.
+        PostgreSQL the rows of a plain ``INSERT`` (ON CONFLICT and RETURNING allowed) go as one
+        array per column in one statement (``INSERT … SELECT unnest(…)``); other statements
+        as an executemany.
         """
         if self._later and self._later[-1][0] is statement:
             self._later[-1][1].append(row)
@@ -129,11 +198,11 @@ class UnitOfWork:
         then what was left for later by ``execute_later``."""
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
-            self.connection.execute(_outbox_insert(self._outbox, self.connection.dialect.name), rows)
+            execute_rows(self.connection, _outbox_insert(self._outbox, self.connection.dialect.name), rows)
         if self._later:
             later, self._later = self._later, []
             for statement, params in later:
-                self.connection.execute(statement, params)
+                execute_rows(self.connection, statement, params)
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
@@ -157,8 +226,11 @@ class UnitOfWork:
         if not ids:
             return set()
         now = time.time()
+        if self.connection.dialect.name == "postgresql":
+            # One constant statement, the ids as one array (in sorted order: unnest keeps it).
+            params = {"handler": handler, "event_ids": ids, "processed_at": now}
+            return set(self.connection.execute(_claim_many_insert(self._processed), params).scalars())
         rows = [{"handler": handler, "event_id": event_id, "processed_at": now} for event_id in ids]
-        # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues").
         return set(self.connection.execute(self._claim_statement(), rows).scalars())
 
     def release_claims(self, event_ids: Iterable[str], handler: str) -> None:
