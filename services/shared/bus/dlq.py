@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -16,6 +18,10 @@ from services.shared.bus.failures import (
     FAILED_AT_HEADER,
     QUEUE_HEADER,
 )
+
+log = logging.getLogger(__name__)
+# How long listing waits for the dead letters it looked at to be back in their queue.
+REQUEUE_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -122,8 +128,28 @@ class DeadLetterStore:
                     else:
                         held.append(message.delivery_tag)
                     results.append((work_queue, info, settled))
-                for tag in held:
-                    channel.basic_reject(tag, requeue=True)
+                if held:
+                    # What is ready now arrived while we browsed (or was not reached).
+                    _, ready, _ = channel.queue_declare(dlq, passive=True)
+                    for tag in held:
+                        channel.basic_reject(tag, requeue=True)
+                    _wait_until_back(channel, dlq, ready + len(held))
         finally:
             connection.close()
         return results
+
+
+def _wait_until_back(channel: amqp.Channel, queue: str, ready: int, timeout: float = REQUEUE_WAIT_SECONDS) -> None:
+    """Return once ``queue`` shows ``ready`` messages again: the broker requeues rejected messages
+    asynchronously (a quorum queue applies the returns through its log), so without waiting, the
+    next command (``purge`` right after ``list``) could find the queue empty and do nothing."""
+    deadline, delay = time.monotonic() + timeout, 0.005
+    while True:
+        _, depth, _ = channel.queue_declare(queue, passive=True)
+        if depth >= ready:
+            return
+        if time.monotonic() >= deadline:
+            log.warning("dead letters of %s not all back in the queue after %.0f s", queue, timeout)
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
