@@ -1,12 +1,8 @@
 """A running directory service (real nameko, RabbitMQ vhost, database per backend) over a seeded directory."""
 from __future__ import annotations
 
-import json
-import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -14,40 +10,12 @@ from nameko.runners import ServiceRunner
 
 from services.directory.service import DirectoryService
 from services.shared.auth import DevIssuer
-from services.shared.bus.amqp import connect
-from services.shared.bus.topology import EVENTS_EXCHANGE, declare_exchanges
 from services.shared.nameko_ext.config import container_config
 from services.shared.settings import Settings
 from tests.support.broker import isolated_vhost
 from tests.support.databases import backends, new_database, remove_database
+from tests.support.platform import Observer, free_port
 from tests.unit.directory.directory_world import seed
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Observer:
-    """A queue of our own bound to the directory's events, to see what crosses the bus."""
-
-    def __init__(self, uri: str, *patterns: str) -> None:
-        self.connection = connect(uri, name="directory-test-observer")
-        self.channel = self.connection.channel()
-        declare_exchanges(self.channel)
-        self.queue = self.channel.queue_declare("", exclusive=True).queue
-        for pattern in patterns:
-            self.channel.queue_bind(self.queue, EVENTS_EXCHANGE, pattern)
-
-    def drain(self) -> list[dict[str, Any]]:
-        bodies = []
-        while (message := self.channel.basic_get(self.queue, no_ack=True)) is not None:
-            bodies.append(json.loads(message.body))
-        return bodies
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 @dataclass
@@ -87,15 +55,6 @@ def directory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
             remove_database(url)
 
 
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Poll until ``check`` returns something truthy; fail (not time) if it never does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "the expected state was not reached"
-        time.sleep(0.05)
 
 
 @pytest.fixture
