@@ -1,8 +1,8 @@
 """Messaging benchmark: accepted over HTTP → in the recipient's mailbox, against the raw broker ceiling.
 
-The platform runs as a user runs it (`maillage up --only messaging [--workers N]`) beside a stand-in
-directory; a lean load generator (bench/messaging_load.py: keep-alive HTTP/1.1, one thread, epoll, another
-process) submits JSON messages.
+The platform runs as a user runs it (`maillage up [--workers N]`: the directory and messaging), the
+directory seeded with the sender's and recipients' mailboxes and certificates; a lean load generator
+(bench/messaging_load.py: keep-alive HTTP/1.1, one thread, epoll, another process) submits JSON messages.
 Figures come from the database: a message's submission time (before its crypto) to the time its
 mailbox entry committed. The crypto cost (MIME + operator signature + AES-256 for each recipient
 and the sender's copy) is measured alone, in this process, on one core.
@@ -49,6 +49,8 @@ from services.messaging.domain.model import Author, Recipient, RecipientKind  # 
 from services.shared.auth import DevIssuer  # noqa: E402
 from services.shared.db.migrations import upgrade  # noqa: E402
 from services.shared.web import http  # noqa: E402
+from tests.support.messaging_world import seed_directory  # noqa: E402
+from tests.unit.directory.directory_world import Person  # noqa: E402
 
 SENDER_RPPS = "10000000009"
 SENDER = "emetteur@cabinet.test"
@@ -95,27 +97,28 @@ def crypto_cost(identities: dict[str, Identity], recipients: int, attachment: bo
 # -- the platform under test ---------------------------------------------------------------------
 
 class Platform:
+    """`maillage up --workers N` with the directory and messaging, as a user runs it; the directory seeded with
+    the sender's and recipients' mailboxes and certificates through its own importer and handlers."""
+
     def __init__(self, uri: str, url: str, var_dir: Path, identities: dict[str, Identity], workers: int = 1) -> None:
         self.port = _free_port()
         self.base = ("127.0.0.1", self.port)
-        fixture = var_dir / "directory.json"
-        fixture.write_text(json.dumps({"mailboxes": [_resolved(a, identities[a]) for a in [SENDER, *RECIPIENTS]]}))
-        env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_MESSAGING_DATABASE_URL": url, "MAILLAGE_VAR_DIR": str(var_dir),
+        directory_url = f"sqlite:///{var_dir / 'directory.db'}"
+        sender = Person(SENDER_RPPS, "DR", "MME", "MARTIN", "Alice", "10", "SM54")
+        seed_directory(directory_url, var_dir, identities, people={"sender": sender},
+                       mailboxes=[("PER", address, "sender", address) for address in [SENDER, *RECIPIENTS]])
+        env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_MESSAGING_DATABASE_URL": url,
+               "MAILLAGE_DIRECTORY_DATABASE_URL": directory_url, "MAILLAGE_VAR_DIR": str(var_dir),
                "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{self.port}", "MAILLAGE_LOG_LEVEL": "ERROR",
                "MAILLAGE_ENV": "test"}
-        self.directory = subprocess.Popen([sys.executable, "-m", "tests.support.directory_standin", str(fixture)],
-                                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.directory.stdout is not None and self.directory.stdout.readline().strip()
-        self.platform = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--only", "messaging",
-                                          "--workers", str(workers)],
+        self.platform = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--workers", str(workers)],
                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.token = DevIssuer(var_dir).mint(rpps=SENDER_RPPS, ttl_seconds=24 * 3600)
         _wait_ready(self.base)
 
     def stop(self) -> None:
-        for process in (self.platform, self.directory):
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
+        self.platform.send_signal(signal.SIGTERM)
+        self.platform.wait(timeout=60)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -139,9 +142,6 @@ def broker_pids() -> list[int]:
     return [int(pid) for pid in found]
 
 
-def _resolved(address: str, identity: Identity) -> dict[str, Any]:
-    return {"address": address, "type": "PER", "active": True, "owners": [{"rpps": SENDER_RPPS}],
-            "certificate_pem": identity.cert_pem.decode()}
 
 
 def _free_port() -> int:
@@ -296,7 +296,7 @@ def report(args: argparse.Namespace, raw: dict[str, float], edge: float, costs: 
            one: dict[str, Any], five: dict[str, Any], paced: dict[str, Any], light: dict[str, Any]) -> None:
     line = "  {:<46} {:8.0f} msg/s   p50 {:7.1f} ms   p99 {:7.1f} ms"
     client = "   client p50 {:6.1f} ms  p99 {:6.1f} ms"
-    print(f"messaging benchmark: {args.database}, `maillage up --only messaging --workers {args.workers}`, "
+    print(f"messaging benchmark: {args.database}, `maillage up --workers {args.workers}` (directory + messaging), "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
     print(line.format("raw broker ceiling (1 KB, saturated)", raw["rate"], raw["p50_ms"], raw["p99_ms"]))
     print(f"  {'bare authenticated HTTP edge (202, no work)':<46} {edge:8.0f} req/s   (one process)")

@@ -34,8 +34,9 @@ PEOPLE = {
     "carol": Person(RPPS["carol"], "", "MME", "PETIT", "Carol", "60"),
     "dave": Person(RPPS["dave"], "DR", "M", "BERNARD", "Dave", "10", "SM54"),
 }
-# (type, address, owner, whose certificate: one certificate per mailbox, as the directory demands): an ORG mailbox shared by two owners, one that the next
-# national extract no longer lists (inactive), one for an enrolment to come
+# (type, address, owner, whose certificate: one certificate per mailbox, as the directory demands): an ORG
+# mailbox shared by two owners, one that the next national extract no longer lists (inactive), one for an
+# enrolment to come
 MAILBOXES = [("PER", ALICE, "alice", "alice"), ("PER", BOB, "bob", "bob"), ("PER", CAROL, "carol", "carol"),
              ("ORG", SECRETARIAT, "bob", "secretariat"), ("ORG", SECRETARIAT, "carol", "secretariat"),
              ("PER", INACTIVE, "dave", "ferme"), ("PER", NEWCOMER, "dave", "dave"), ("PER", REVOKED, "dave", "erin")]
@@ -50,33 +51,41 @@ def make_pki(name: str) -> dict[str, Identity]:
             "ferme": make_identity(ca, "Boite Fermee")}
 
 
-def _write_mailboxes(path: Path, leave_out: tuple[str, ...] = ()) -> None:
+Mailbox = tuple[str, str, str, str]
+
+
+def _write_mailboxes(path: Path, people: dict[str, Person], mailboxes: list[Mailbox],
+                     leave_out: tuple[str, ...] = ()) -> None:
     lines = ["|".join(MSSANTE_HEADER) + "|\n"]
-    for kind, address, owner, _ in MAILBOXES:
+    for kind, address, owner, _ in mailboxes:
         if address not in leave_out:
-            rpps = PEOPLE[owner].rpps
+            rpps = people[owner].rpps
             lines.append("|".join((kind, address, "8", rpps, "8" + rpps, "", "", "", "", "75011", "")) + "|\n")
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def seed_directory(url: str, folder: Path, pki: dict[str, Identity]) -> None:
-    """Migrate the directory database at ``url`` and fill it with the messaging tests' world."""
+def seed_directory(url: str, folder: Path, pki: dict[str, Identity], *, people: dict[str, Person] | None = None,
+                   mailboxes: list[Mailbox] | None = None) -> None:
+    """Migrate the directory database at ``url`` and fill it with the messaging tests' world (or another one:
+    ``people`` by name, ``mailboxes`` as (type, address, owner's name, name of the certificate's holder in pki))."""
+    people = PEOPLE if people is None else people
+    mailboxes = MAILBOXES if mailboxes is None else mailboxes
     upgrade("directory", url)
-    people, boxes, later = folder / "activite.txt", folder / "mssante.txt", folder / "mssante-next.txt"
-    people.write_text("|".join(PS_ACTIVITY_COLUMNS) + "|\n" + "".join(
-        activity_line(person, SITE, "L") for person in PEOPLE.values()), encoding="utf-8")
-    _write_mailboxes(boxes)
-    _write_mailboxes(later, leave_out=(INACTIVE,))
+    activities, boxes, later = folder / "activite.txt", folder / "mssante.txt", folder / "mssante-next.txt"
+    activities.write_text("|".join(PS_ACTIVITY_COLUMNS) + "|\n" + "".join(
+        activity_line(person, SITE, "L") for person in people.values()), encoding="utf-8")
+    _write_mailboxes(boxes, people, mailboxes)
+    _write_mailboxes(later, people, mailboxes, leave_out=(INACTIVE,))
     engine = make_engine(url)
     now = datetime.now(UTC)
     try:
         def uow() -> Any:
             return unit_of_work(engine)
 
-        for extract in (people, boxes):
+        for extract in (activities, boxes):
             import_extract(extract, uow=uow)
         published: set[str] = set()
-        for _, address, _, holder in MAILBOXES:
+        for _, address, _, holder in mailboxes:
             if address not in published:
                 pem = pki[holder].cert.public_bytes(serialization.Encoding.PEM).decode()
                 certificates.publish_certificate(PublishCertificate(pem, address, None), uow=uow(), actor=ADMIN,

@@ -1,4 +1,4 @@
-"""An in-memory directory for unit tests and the test stand-in: mailboxes and objections set by hand."""
+"""An in-memory directory for unit tests: mailboxes and objections set by hand."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable

@@ -37,7 +37,7 @@ class Directory:
 @pytest.fixture(scope="package", params=backends())
 def directory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
     """On a vhost of its own: pytest keeps a parametrized package fixture alive past its package, and a real
-    `directory` answering RPC beside another package's stand-in would take half of its calls."""
+    `directory` answering RPC beside another package's directory (over other data) would take half of its calls."""
     var_dir = tmp_path_factory.mktemp("var")
     url = new_database(str(request.param), var_dir, "directory")
     seed(url, var_dir)  # its two directory.imported events wait in the outbox for the service's relay
