@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from services.shared.bus.dlq import DeadLetterStore
 from services.shared.db import UnitOfWork
 from services.shared.testing import probe_service
 from services.shared.testing.probe_service import BUS, handled
+from tests.support.broker import isolated_vhost
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +41,13 @@ def wait_until_handled(engine: sa.Engine, at_least: int, timeout: float = 180.0)
     while handled_count(engine) < at_least:
         assert time.monotonic() < deadline, f"only {handled_count(engine)} of {at_least} events handled in time"
         time.sleep(0.02)
+
+
+@pytest.fixture
+def amqp_uri() -> Iterator[str]:
+    """A vhost of this test's own: probe events other bus tests left queued (retries, delays) must not be counted."""
+    with isolated_vhost("maillage-crash-bus") as uri:
+        yield uri
 
 
 def test_every_event_is_handled_exactly_once_across_crashes(amqp_uri: str, make_database) -> None:  # type: ignore[no-untyped-def]
