@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -36,41 +36,35 @@ def lock(connection: sa.Connection, tables: Sequence[sa.Table]) -> None:
         connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
 
 
+def tuned(connection: sa.Connection) -> AbstractContextManager[None]:
+    """A large page cache and a parallel sorter for the import's connection, given back afterwards.
+
+    Index builds after a first load sort millions of keys: SQLite's sorter then uses a second core."""
+    return _sqlite_pragmas(connection, cache_size=-_SQLITE_CACHE_KIB, threads=_SQLITE_SORT_THREADS)
+
+
+def sorting(connection: sa.Connection) -> AbstractContextManager[None]:
+    """A small page cache while building indexes (SQLite; inside ``tuned``): see ``_SQLITE_SORT_CACHE_KIB``."""
+    return _sqlite_pragmas(connection, cache_size=-_SQLITE_SORT_CACHE_KIB)
+
+
 @contextmanager
-def tuned(connection: sa.Connection) -> Iterator[None]:
-    """A large page cache and a parallel sorter for the import's connection, given back afterwards."""
+def _sqlite_pragmas(connection: sa.Connection, **values: int) -> Iterator[None]:
+    """Set these pragmas on a SQLite connection for the block, and give the previous values back."""
     if connection.dialect.name != "sqlite":
         yield
         return
     # On the driver's connection: this must also work after a failed statement, before rollback.
     raw = connection.connection.dbapi_connection
     assert raw is not None
-    before = raw.execute("PRAGMA cache_size").fetchone()[0]
-    threads = raw.execute("PRAGMA threads").fetchone()[0]
-    raw.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
-    # Index builds after a first load sort millions of keys: SQLite's sorter then uses a second core.
-    raw.execute(f"PRAGMA threads = {_SQLITE_SORT_THREADS}")
+    before = {name: int(raw.execute(f"PRAGMA {name}").fetchone()[0]) for name in values}
+    for name, value in values.items():
+        raw.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA cache_size = {int(before)}")
-        raw.execute(f"PRAGMA threads = {int(threads)}")
-
-
-@contextmanager
-def sorting(connection: sa.Connection) -> Iterator[None]:
-    """A small page cache while building indexes (SQLite; inside ``tuned``): see ``_SQLITE_SORT_CACHE_KIB``."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    raw = connection.connection.dbapi_connection
-    assert raw is not None
-    before = raw.execute("PRAGMA cache_size").fetchone()[0]
-    raw.execute(f"PRAGMA cache_size = -{_SQLITE_SORT_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        raw.execute(f"PRAGMA cache_size = {int(before)}")
+        for name, value in before.items():
+            raw.execute(f"PRAGMA {name} = {value}")
 
 
 @contextmanager
