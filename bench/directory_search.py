@@ -44,7 +44,7 @@ import sqlalchemy as sa  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import bench_database, bench_vhost, percentile  # noqa: E402
+from bench.support import bench_database, bench_vhost, free_port, percentile, wait_ready  # noqa: E402
 from services.directory.adapters import places  # noqa: E402
 from services.directory.adapters.tables import BUS_TABLES  # noqa: E402
 from services.directory.importer import import_extract  # noqa: E402
@@ -149,24 +149,8 @@ def edge_ceiling(var_dir: Path, token: str, count: int, concurrency: int) -> dic
 
 # -- the load generator and the bare edge (processes of their own) --------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def wait_ready(address: tuple[str, int]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(address, timeout=1) as sock:
-                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("maillage up did not become ready")
 
 
 def run_load(port: int, token: str, paths: list[str], concurrency: int, offered: float = 0) -> dict[str, Any]:

@@ -24,7 +24,6 @@ import base64  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bus import raw_ceiling  # noqa: E402
-from bench.support import bench_database, bench_vhost, percentile  # noqa: E402
+from bench.support import bench_database, bench_vhost, free_port, percentile, wait_ready  # noqa: E402
 from services.messaging.adapters.composer import Envelope, compose  # noqa: E402
 from services.messaging.adapters.operator import dev_operator  # noqa: E402
 from services.messaging.crypto.envelope_der import encrypt_der  # noqa: E402
@@ -101,7 +100,7 @@ class Platform:
     the sender's and recipients' mailboxes and certificates through its own importer and handlers."""
 
     def __init__(self, uri: str, url: str, var_dir: Path, identities: dict[str, Identity], workers: int = 1) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = ("127.0.0.1", self.port)
         directory_url = f"sqlite:///{var_dir / 'directory.db'}"
         sender = Person(SENDER_RPPS, "DR", "MME", "MARTIN", "Alice", "10", "SM54")
@@ -114,7 +113,7 @@ class Platform:
         self.platform = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--workers", str(workers)],
                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.token = DevIssuer(var_dir).mint(rpps=SENDER_RPPS, ttl_seconds=24 * 3600)
-        _wait_ready(self.base)
+        wait_ready(self.base)
 
     def stop(self) -> None:
         self.platform.send_signal(signal.SIGTERM)
@@ -144,24 +143,8 @@ def broker_pids() -> list[int]:
 
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def _wait_ready(address: tuple[str, int]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(address, timeout=1) as sock:
-                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if sock.recv(64).startswith(b"HTTP/1.1 200"):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("maillage up did not become ready")
 
 
 class EdgeOnly:
@@ -191,7 +174,7 @@ def edge_only(port: int, var_dir: str) -> None:
 
 def edge_ceiling(var_dir: Path, count: int) -> float:
     """Requests/s of the bare authenticated edge, with the same load generator and message body."""
-    port = _free_port()
+    port = free_port()
     edge = subprocess.Popen([sys.executable, __file__, "--role", "edge", "--port", str(port), "--body", str(var_dir)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert edge.stdout is not None and edge.stdout.readline().strip() == b"ready"

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 import secrets
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,3 +40,24 @@ def bench_database(backend: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_ready(address: tuple[str, int]) -> None:
+    """Until `maillage up` answers 200 on /readyz (a raw socket: nothing to warm up on the bench's side)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(address, timeout=1) as sock:
+                sock.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(64).startswith(b"HTTP/1.1 200"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("maillage up did not become ready")
