@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -204,24 +205,25 @@ class World:
         return [event for event in self.outbox() if event["type"] == event_type]
 
 
-@pytest.fixture
-def world(seeded_template: Path, tmp_path: Path) -> Iterator[World]:
-    copy = tmp_path / "directory.db"
-    shutil.copyfile(seeded_template, copy)
+@contextmanager
+def copied_world(template: Path, copy: Path) -> Iterator[World]:
+    """A world over a copy of the seeded template database (tests may change it freely)."""
+    shutil.copyfile(template, copy)
     engine = make_engine(f"sqlite:///{copy}")
     try:
         yield World(engine, datetime.now(UTC))
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def world(seeded_template: Path, tmp_path: Path) -> Iterator[World]:
+    with copied_world(seeded_template, tmp_path / "directory.db") as copied:
+        yield copied
 
 
 @pytest.fixture(scope="module")
 def shared_world(seeded_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """One copy for a module's read-only tests."""
-    copy = tmp_path_factory.mktemp("directory-read") / "directory.db"
-    shutil.copyfile(seeded_template, copy)
-    engine = make_engine(f"sqlite:///{copy}")
-    try:
-        yield World(engine, datetime.now(UTC))
-    finally:
-        engine.dispose()
+    with copied_world(seeded_template, tmp_path_factory.mktemp("directory-read") / "directory.db") as copied:
+        yield copied
