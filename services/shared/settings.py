@@ -111,6 +111,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         bus_prefetch=_int(env, "MAILLAGE_BUS_PREFETCH", Settings.bus_prefetch),
         relay_batch_size=_int(env, "MAILLAGE_RELAY_BATCH_SIZE", Settings.relay_batch_size),
         relay_lease_seconds=_int(env, "MAILLAGE_RELAY_LEASE_SECONDS", Settings.relay_lease_seconds),
+        relay_idle_ms=_int(env, "MAILLAGE_RELAY_IDLE_MS", Settings.relay_idle_ms),
         service_database_urls=per_service,
     )
     if settings.production and settings.auth_issuer == DEV_ISSUER:

@@ -18,9 +18,11 @@ class RelayWorker:
         *,
         idle_seconds: float = 0.05,
         coalesce_seconds: float = 0.002,
+        gather_seconds: float = 0.005,
         max_backoff: float = 5.0,
     ) -> None:
         self.coalesce_seconds = coalesce_seconds
+        self.gather_seconds = gather_seconds
         self.relay = relay
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff
@@ -47,8 +49,12 @@ class RelayWorker:
                 self._stopping.wait(backoff)
                 continue
             if moved == 0:
-                if self._wake.wait(self.idle_seconds):
+                if self._wake.wait(self.idle_seconds) and not self._stopping.is_set():
                     # Woken by a commit: let the commits right behind it join the same batch.
                     time.sleep(self.coalesce_seconds)
                 self._wake.clear()
+            elif moved < self.relay.batch_size:
+                # Busy but drained: gather what the next few milliseconds commit into one batch
+                # (one lease, one publish burst, one delete) rather than chasing each commit.
+                time.sleep(self.gather_seconds)
         self.relay.close()
