@@ -32,6 +32,7 @@ class Settings:
     bus_prefetch: int = 200
     relay_batch_size: int = 500
     relay_idle_ms: int = 50
+    relay_gather_ms: int = 5
     relay_lease_seconds: int = 15
     service_database_urls: Mapping[str, str] = field(default_factory=dict)
 
@@ -112,6 +113,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         relay_batch_size=_int(env, "MAILLAGE_RELAY_BATCH_SIZE", Settings.relay_batch_size),
         relay_lease_seconds=_int(env, "MAILLAGE_RELAY_LEASE_SECONDS", Settings.relay_lease_seconds),
         relay_idle_ms=_int(env, "MAILLAGE_RELAY_IDLE_MS", Settings.relay_idle_ms),
+        relay_gather_ms=_int(env, "MAILLAGE_RELAY_GATHER_MS", Settings.relay_gather_ms),
         service_database_urls=per_service,
     )
     if settings.production and settings.auth_issuer == DEV_ISSUER:

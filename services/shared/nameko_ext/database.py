@@ -111,7 +111,8 @@ class Database(DependencyProvider):
                 lease_seconds=self.settings.relay_lease_seconds,
                 name=f"{self.container.service_name}-relay",
             )
-            self.worker = RelayWorker(relay, idle_seconds=self.settings.relay_idle_ms / 1000)
+            self.worker = RelayWorker(relay, idle_seconds=self.settings.relay_idle_ms / 1000,
+                                      gather_seconds=self.settings.relay_gather_ms / 1000)
             self.container.spawn_managed_thread(self.worker.run, identifier=f"{self.container.service_name}.relay")
 
     def stop(self) -> None:
