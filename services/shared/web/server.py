@@ -9,9 +9,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import eventlet
-from eventlet import wsgi
 from nameko.exceptions import ConfigurationError
-from nameko.web.server import BindAddress, HttpOnlyProtocol, WebServer, parse_address
+from nameko.web.server import BindAddress, WebServer, parse_address
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
@@ -21,6 +20,7 @@ from services.shared.nameko_ext.config import settings_of
 from services.shared.settings import Settings
 from services.shared.web import readiness
 from services.shared.web.capabilities import capability_statement, openapi_document
+from services.shared.web.http11 import serve_connection
 from services.shared.web.responses import (
     error_response,
     fhir_json,
@@ -113,9 +113,6 @@ class RoutingApp:
         return url_map.bind_to_environ(request.environ).match(return_rule=True)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        # eventlet's input stream ends at the body's end, chunked or not; saying so lets werkzeug
-        # read chunked bodies (it returns an empty one otherwise) and cap them at max_content_length
-        environ.setdefault("wsgi.input_terminated", True)
         request = EdgeRequest(environ, shallow=True)  # the entrypoint unsets shallow once it takes the body
         started = time.perf_counter()
         route, response = self._dispatch(request)
@@ -187,7 +184,8 @@ class Listener:
         self.app = RoutingApp()
         self.authenticator: Any = None
         self._sock: Any = None
-        self._server: wsgi.Server | None = None
+        self._serving = False
+        self._name: tuple[str, int] = (address[0], address[1])
         self._accepting: eventlet.greenthread.GreenThread | None = None
         self._connections = eventlet.GreenPool()
 
@@ -205,45 +203,40 @@ class Listener:
             # no SO_REUSEPORT: a second `maillage up` on the same port must fail, not silently share it
             self._sock = eventlet.listen(self.address, reuse_port=False)
         self._sock.settimeout(None)  # kombu may have set a global default socket timeout
-        self._server = wsgi.Server(
-            self._sock, self._sock.getsockname(), self.app, protocol=HttpOnlyProtocol, debug=False,
-            log=_log,
-            # no access log: request lines carry query strings such as ?identifier=<INS>; metrics count instead
-            log_output=False,
-            # idle keep-alive connections must not hold a green thread forever; above ingress idle timeouts
-            socket_timeout=IDLE_TIMEOUT_SECONDS,
-        )
+        self._name = self._sock.getsockname()[:2]  # SERVER_NAME and SERVER_PORT of every request
+        self._serving = True
         # owned by the listener, not by a container, so it outlives the container that started it
         self._accepting = eventlet.spawn(self._accept)
 
     def _accept(self) -> None:
-        while self._server is not None:
+        while self._serving:
             try:
                 sock, addr = self._sock.accept()
             except OSError:
-                if self._server is None:
+                if not self._serving:
                     return
                 _log.exception("accept failed on %s:%s", *self.address)
                 eventlet.sleep(0.1)  # e.g. out of file descriptors: do not spin
                 continue
-            # eventlet writes headers and body separately: without this, Nagle holds bodies > 16 KB ~40 ms.
+            # responses go in one send, but a large body follows its head in a second one: no Nagle delay
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.settimeout(self._server.socket_timeout)
+            # idle keep-alive connections must not hold a green thread forever; above ingress idle timeouts
+            sock.settimeout(IDLE_TIMEOUT_SECONDS)
             self._connections.spawn(self._serve, sock, addr)  # a GreenThread: close() can kill it
 
     def _serve(self, sock: Any, addr: Any) -> None:
-        server = self._server
-        if server is None:
+        if not self._serving:
             sock.close()
             return
         try:
-            server.process_request([addr, sock, wsgi.STATE_IDLE])
+            # no access log: request lines carry query strings such as ?identifier=<INS>; metrics count instead
+            serve_connection(sock, addr, self.app, self._name)
         except OSError:
             # a client that resets or vanishes is routine, not a fault of ours (see nameko issue #368)
             _log.debug("connection from a client ended abruptly", exc_info=True)
 
     def close(self) -> None:
-        self._server = None
+        self._serving = False
         if self._accepting is not None:
             self._accepting.kill()
         if self._sock is not None:
