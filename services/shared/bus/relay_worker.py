@@ -20,7 +20,9 @@ class RelayWorker:
         coalesce_seconds: float = 0.002,
         gather_seconds: float = 0.005,
         max_backoff: float = 5.0,
+        flush_seconds: float = 3.0,
     ) -> None:
+        self.flush_seconds = flush_seconds
         self.coalesce_seconds = coalesce_seconds
         self.gather_seconds = gather_seconds
         self.relay = relay
@@ -28,6 +30,7 @@ class RelayWorker:
         self.max_backoff = max_backoff
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._finished = threading.Event()
 
     def wake(self) -> None:
         """Called after a commit that wrote events: publish them now rather than at the next poll."""
@@ -36,6 +39,10 @@ class RelayWorker:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
+
+    def wait_finished(self, timeout: float) -> bool:
+        """After stop(): wait for the last flush to end (the thread may be killed after this)."""
+        return self._finished.wait(timeout)
 
     def run(self) -> None:
         backoff = 0.0
@@ -57,4 +64,18 @@ class RelayWorker:
                 # Busy but drained: gather what the next few milliseconds commit into one batch
                 # (one lease, one publish burst, one delete) rather than chasing each commit.
                 time.sleep(self.gather_seconds)
-        self.relay.close()
+        try:
+            self._flush()
+        finally:
+            self.relay.close()
+            self._finished.set()
+
+    def _flush(self) -> None:
+        """On a graceful stop, publish what is committed and not leased by another relay, for a bounded
+        time: it need not wait for the next start (or, for a batch whose publish failed, for its lease)."""
+        deadline = time.monotonic() + self.flush_seconds
+        try:
+            while time.monotonic() < deadline and self.relay.relay_once() >= self.relay.batch_size:
+                pass
+        except Exception as exc:  # the broker or database is gone: the next start publishes them
+            log.warning("outbox relay could not flush before stopping (%s)", exc.__class__.__name__)

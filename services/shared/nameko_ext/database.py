@@ -119,10 +119,17 @@ class Database(DependencyProvider):
         unregister_check(f"{self.container.service_name}.database")
         if self.worker is not None:
             self.worker.stop()
+            self.worker.wait_finished(timeout=self.worker.flush_seconds + 1)
         if self.engine is not None:
             self.engine.dispose()
 
-    kill = stop
+    def kill(self) -> None:
+        """No flush: the leased events are published again after their lease (or by the next start)."""
+        unregister_check(f"{self.container.service_name}.database")
+        if self.worker is not None:
+            self.worker.stop()
+        if self.engine is not None:
+            self.engine.dispose()
 
     def get_dependency(self, worker_ctx: Any) -> ServiceDatabase:
         assert self.engine is not None

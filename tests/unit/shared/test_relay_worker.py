@@ -77,3 +77,24 @@ def test_a_failing_relay_backs_off_then_resumes(monkeypatch: pytest.MonkeyPatch,
     worker.run()
     assert waited == [0.2, 0.3]
     assert relay.closed
+
+
+def test_a_graceful_stop_flushes_what_is_committed_then_closes(sleeps: list[float]) -> None:
+    relay = ScriptedRelay([])
+    calls: list[str] = []
+    flushes = iter([10, 10, 4])
+    relay.relay_once = lambda: calls.append("flush") or next(flushes)  # type: ignore[method-assign]
+    worker = RelayWorker(relay)  # type: ignore[arg-type]
+    worker.stop()
+    worker.run()
+    assert calls == ["flush"] * 3  # full batches go on; a partial one means nothing more is leasable
+    assert relay.closed and worker.wait_finished(0)
+
+
+def test_a_flush_that_fails_leaves_the_events_for_the_next_start(sleeps: list[float]) -> None:
+    relay = ScriptedRelay([])
+    relay.relay_once = lambda: (_ for _ in ()).throw(ConnectionError("broker gone"))  # type: ignore[method-assign]
+    worker = RelayWorker(relay)  # type: ignore[arg-type]
+    worker.stop()
+    worker.run()
+    assert relay.closed and worker.wait_finished(0)
