@@ -54,20 +54,26 @@ class OutboxRelay:
         self._connection: amqp.Connection | None = None
         self._channel: amqp.Channel | None = None
         self._db: sa.Connection | None = None
+        self._confirmed: list[int] = []  # published and confirmed; deleted together with the next lease
 
     def relay_once(self) -> int:
-        """Publish one leased batch; returns how many events left the outbox."""
+        """Publish one leased batch; returns how many events the broker confirmed.
+
+        The confirmed events are deleted in the same transaction as the next lease (on SQLite one
+        write transaction per batch instead of two), or by ``close``. Until then they stay leased
+        by this relay: if it dies first, they are published again when the lease expires.
+        """
         batch = self._lease()
         if not batch:
             return 0
         try:
             confirmed = self._publish(batch)
         except Exception:
-            self.close()  # a broken channel is rebuilt on the next call
+            self._close_broker()  # a broken channel is rebuilt on the next call
             self._release([event.seq for event in batch])
             raise
+        self._confirmed = sorted(confirmed)
         failed = [event.seq for event in batch if event.seq not in confirmed]
-        self._delete(sorted(confirmed))
         if failed:
             self._release(failed)
         return len(confirmed)
@@ -87,7 +93,14 @@ class OutboxRelay:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(self.outbox)) or 0)
 
     def close(self) -> None:
+        try:
+            self._delete_confirmed()
+        except Exception as exc:  # the database is gone: they are published again after their lease
+            log.warning("outbox relay could not delete its last confirmed events (%s)", exc.__class__.__name__)
         self._close_database()
+        self._close_broker()
+
+    def _close_broker(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             try:
@@ -110,24 +123,35 @@ class OutboxRelay:
         params = {"now": now, "owner": self.owner, "until": until}
         if self._postgresql:
             with self._autocommit() as conn:
+                self._delete(conn, self._confirmed)
+                self._confirmed = []
                 rows = conn.execute(_lease_statement(self.outbox, self.batch_size, True), params).all()
         else:
             with self.engine.begin() as conn:
+                self._delete(conn, self._confirmed)
                 rows = conn.execute(_lease_statement(self.outbox, self.batch_size, False), params).all()
+            self._confirmed = []
         return sorted((PendingEvent(*row) for row in rows), key=lambda event: event.seq)
 
-    def _delete(self, seqs: Sequence[int]) -> None:
-        """Delete the confirmed events (still leased by this relay) in one statement."""
-        if not seqs:
+    def _delete_confirmed(self) -> None:
+        if not self._confirmed:
             return
         if self._postgresql:
             with self._autocommit() as conn:
-                conn.execute(_delete_statement(self.outbox), {"seqs": list(seqs), "owner": self.owner})
+                self._delete(conn, self._confirmed)
+        else:
+            with self.engine.begin() as conn:
+                self._delete(conn, self._confirmed)
+        self._confirmed = []
+
+    def _delete(self, conn: sa.Connection, seqs: Sequence[int]) -> None:
+        """Delete confirmed events (still leased by this relay) in one statement."""
+        if not seqs:
             return
-        with self.engine.begin() as conn:
-            conn.execute(
-                self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner)
-            )
+        if self._postgresql:
+            conn.execute(_delete_statement(self.outbox), {"seqs": list(seqs), "owner": self.owner})
+            return
+        conn.execute(self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner))
 
     def _release(self, seqs: Sequence[int]) -> None:
         with self.engine.begin() as conn:
