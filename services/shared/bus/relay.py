@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -149,9 +150,9 @@ class OutboxRelay:
         if not seqs:
             return
         if self._postgresql:
-            conn.execute(_delete_statement(self.outbox), {"seqs": list(seqs), "owner": self.owner})
+            conn.execute(_delete_statement(self.outbox, True), {"seqs": list(seqs), "owner": self.owner})
             return
-        conn.execute(self.outbox.delete().where(self.outbox.c.seq.in_(seqs), self.outbox.c.lease_owner == self.owner))
+        conn.execute(_delete_statement(self.outbox, False), {"seqs": json.dumps(seqs), "owner": self.owner})
 
     def _release(self, seqs: Sequence[int]) -> None:
         with self.engine.begin() as conn:
@@ -283,12 +284,17 @@ def _lease_statement(outbox: sa.Table, batch_size: int, postgresql: bool) -> sa.
 
 
 @lru_cache(maxsize=32)
-def _delete_statement(outbox: sa.Table) -> sa.Delete:
-    """PostgreSQL: the confirmed seqs as one array parameter (``seq = ANY(:seqs)``), one constant statement."""
-    seqs = sa.cast(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger())), ARRAY(sa.BigInteger()))
-    statement: sa.Delete = outbox.delete().where(
-        outbox.c.seq == sa.any_(seqs), outbox.c.lease_owner == sa.bindparam("owner")
-    )
+def _delete_statement(outbox: sa.Table, postgresql: bool) -> sa.Delete:
+    """The confirmed seqs as one parameter, so the statement is constant (compiled once, not per batch
+    size): an array on PostgreSQL (``seq = ANY(:seqs)``), a JSON list on SQLite
+    (``seq IN (SELECT value FROM json_each(:seqs))``)."""
+    if postgresql:
+        seqs = sa.cast(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger())), ARRAY(sa.BigInteger()))
+        condition = outbox.c.seq == sa.any_(seqs)
+    else:
+        listed = sa.func.json_each(sa.bindparam("seqs", type_=sa.String())).table_valued("value")
+        condition = outbox.c.seq.in_(sa.select(listed.c.value))
+    statement: sa.Delete = outbox.delete().where(condition, outbox.c.lease_owner == sa.bindparam("owner"))
     return statement
 
 
