@@ -32,7 +32,7 @@ class Settings:
     bus_prefetch: int = 200
     relay_batch_size: int = 500
     relay_idle_ms: int = 50
-    relay_gather_ms: int = 5
+    relay_gather_ms: int = 10
     relay_lease_seconds: int = 15
     service_database_urls: Mapping[str, str] = field(default_factory=dict)
 

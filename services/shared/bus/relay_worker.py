@@ -18,7 +18,7 @@ class RelayWorker:
         *,
         idle_seconds: float = 0.05,
         coalesce_seconds: float = 0.002,
-        gather_seconds: float = 0.005,
+        gather_seconds: float = 0.01,
         max_backoff: float = 5.0,
         flush_seconds: float = 3.0,
     ) -> None:
