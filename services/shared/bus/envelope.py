@@ -11,6 +11,12 @@ from typing import Any
 CONTENT_TYPE = "application/cloudevents+json"
 SCHEMA_BASE = "https://schemas.maillage.fr/events/"
 _REQUIRED = ("id", "source", "type", "specversion")
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """An envelope (``CloudEvent.to_dict()``) as the compact UTF-8 JSON that travels on the bus."""
+    return _COMPACT.encode(body).encode()
 
 
 class MalformedEnvelope(ValueError):
@@ -67,7 +73,7 @@ class CloudEvent:
         return body
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+        return encode_body(self.to_dict())
 
     @classmethod
     def from_dict(cls, body: Any) -> CloudEvent:

@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.shared.bus.envelope import CloudEvent, new_traceparent
-from services.shared.bus.schemas import validate_event
+from services.shared.bus.envelope import CloudEvent, encode_body, new_traceparent
+from services.shared.bus.schemas import validate_event_body
+from services.shared.db.rows import execute_rows
 
 
 def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
@@ -50,56 +51,6 @@ def _claim_many_insert(processed: sa.Table) -> sa.Insert:
 def _outbox_insert(outbox: sa.Table, dialect: str) -> sa.Insert:
     insert: sa.Insert = outbox.insert()
     return insert
-
-
-# Column types whose values psycopg sends as a plain PostgreSQL array.
-_ARRAY_TYPES = (sa.String, sa.Integer, sa.Float, sa.Numeric, sa.LargeBinary, sa.Boolean, sa.DateTime, sa.Date, sa.Uuid)
-
-
-@lru_cache(maxsize=256)
-def _unnest_insert(statement: sa.Insert, columns: tuple[str, ...]) -> sa.Insert | None:
-    """PostgreSQL: ``statement`` (a plain ``INSERT INTO t``, maybe with ON CONFLICT and RETURNING)
-    rewritten as ``INSERT INTO t (columns) SELECT unnest(:c1), unnest(:c2), …``, so that many rows
-    go as one array per column in one short, constant (prepared) statement.
-
-    The alternatives cost far more on the client: psycopg's executemany sends a query per row,
-    and a multi-row INSERT (insertmanyvalues) is a long statement, different for every row
-    count, that psycopg parses again each time. None when the statement is not that simple.
-    """
-    table = getattr(statement, "table", None)
-    if not isinstance(table, sa.Table) or getattr(statement, "_values", None) or getattr(
-        statement, "_multi_values", None
-    ) or getattr(statement, "select", None) is not None:
-        return None
-    for column in table.columns:
-        if column.name in columns:
-            if not isinstance(column.type, _ARRAY_TYPES) or isinstance(column.type, sa.Enum):
-                return None
-        elif column.default is not None and not getattr(column.default, "is_scalar", False):
-            return None  # a Python-side default computed per row: executemany computes it, unnest would not
-    if any(name not in table.c for name in columns):
-        return None
-    arrays = [
-        sa.func.unnest(sa.cast(sa.bindparam(f"unnest_{i}", type_=postgresql.ARRAY(table.c[name].type)),
-                               postgresql.ARRAY(table.c[name].type)))
-        for i, name in enumerate(columns)
-    ]
-    rewritten: sa.Insert = statement.from_select(list(columns), sa.select(*arrays))
-    return rewritten
-
-
-def execute_rows(connection: sa.Connection, statement: sa.Executable, rows: list[dict[str, Any]]) -> None:
-    """Run ``statement`` once per row, as cheaply as the backend allows (see ``_unnest_insert``)."""
-    if len(rows) > 1 and connection.dialect.name == "postgresql" and isinstance(statement, sa.Insert):
-        columns = tuple(rows[0])
-        if all(len(row) == len(columns) and row.keys() == rows[0].keys() for row in rows):
-            rewritten = _unnest_insert(statement, columns)
-            if rewritten is not None:
-                connection.execute(
-                    rewritten, {f"unnest_{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
-                )
-                return
-    connection.execute(statement, rows)
 
 
 class UnitOfWork:
@@ -163,13 +114,14 @@ class UnitOfWork:
             subject=subject,
             traceparent=new_traceparent(self._traceparent),
         )
-        validate_event(event)
+        body = event.to_dict()
+        validate_event_body(event.type, body)
         self._unwritten.append(
             {
                 "event_id": event.id,
                 "event_type": event.type,
                 "routing_key": event.type,
-                "body": event.to_json(),
+                "body": encode_body(body),
                 "created_at": time.time(),
                 "attempts": 0,
             }
