@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 
 from services.messaging.adapters.tables import audit_events
+from services.shared.db.rows import execute_rows
 
 GENESIS = "0" * 64
 
@@ -24,6 +25,10 @@ class AuditRecord:
 
 
 _FIELDS = tuple(field.name for field in fields(AuditRecord))
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps would build one per call
+_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('messaging-audit'))")
+_LAST_HASH = sa.select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+_INSERT = audit_events.insert()  # built once: see execute_rows
 
 
 def _as_dict(record: AuditRecord) -> dict[str, object]:
@@ -32,7 +37,7 @@ def _as_dict(record: AuditRecord) -> dict[str, object]:
 
 
 def record_hash(prev_hash: str, record: AuditRecord) -> str:
-    canonical = json.dumps(_as_dict(record), sort_keys=True, separators=(",", ":"))
+    canonical = _CANONICAL.encode(_as_dict(record))
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
@@ -46,14 +51,14 @@ def append_many(conn: sa.Connection, records: Sequence[AuditRecord]) -> None:
     if not records:
         return
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('messaging-audit'))"))
-    prev = conn.scalar(sa.select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)) or GENESIS
+        conn.execute(_CHAIN_LOCK)
+    prev = conn.scalar(_LAST_HASH) or GENESIS
     rows = []
     for record in records:
         digest = record_hash(prev, record)
         rows.append({**_as_dict(record), "prev_hash": prev, "hash": digest})
         prev = digest
-    conn.execute(audit_events.insert(), rows)
+    execute_rows(conn, _INSERT, rows)
 
 
 def verify_chain(conn: sa.Connection) -> int | None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from services.messaging.adapters.tables import idempotency_keys
 from services.messaging.domain.commands import Idempotency
+from services.shared.db.rows import execute_rows
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class StoredAnswer:
     fingerprint: str
     status: int
     body: dict[str, Any]
+
+
+_INSERT = idempotency_keys.insert()  # built once: see execute_rows
 
 
 def find(conn: sa.Connection, key: Idempotency) -> StoredAnswer | None:
@@ -38,8 +42,7 @@ def save(conn: sa.Connection, key: Idempotency, message_id: str, status: int, bo
 
 def save_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Rows of ``row``; IntegrityError when a key was already taken."""
-    if rows:
-        conn.execute(idempotency_keys.insert(), rows)
+    execute_rows(conn, _INSERT, rows)
 
 
 def expire(conn: sa.Connection, before: float) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from services.messaging.domain.model import (
     Folder,
     RecipientKind,
 )
+from services.shared.db.rows import execute_rows
 
 
 def ts(moment: datetime) -> float:
@@ -25,8 +27,15 @@ def dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
-def _insert(conn: sa.Connection, table: sa.Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+_MESSAGE_INSERT, _DELIVERY_INSERT = messages.insert(), deliveries.insert()  # built once: see execute_rows
+
+
+@lru_cache(maxsize=4)
+def _entry_insert(dialect: str) -> sa.Insert:
+    """A message is placed in a mailbox folder once: a redelivery's entry is left out."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement: sa.Insert = insert(entries).on_conflict_do_nothing(index_elements=["mailbox", "message_id", "folder"])
+    return statement
 
 
 def message_exists(conn: sa.Connection, message_id: str) -> bool:
@@ -36,9 +45,8 @@ def message_exists(conn: sa.Connection, message_id: str) -> bool:
 def add_messages(conn: sa.Connection, message_rows: Sequence[Mapping[str, Any]],
                  delivery_rows: Sequence[Mapping[str, Any]]) -> None:
     """Messages and their delivery rows, one statement per table."""
-    conn.execute(messages.insert(), [dict(row) for row in message_rows])
-    if delivery_rows:
-        conn.execute(deliveries.insert(), [dict(row) for row in delivery_rows])
+    execute_rows(conn, _MESSAGE_INSERT, message_rows)
+    execute_rows(conn, _DELIVERY_INSERT, delivery_rows)
 
 
 def entry_row(mailbox: str, folder: Folder, message_id: str, at: float) -> dict[str, Any]:
@@ -52,9 +60,7 @@ def add_entries(conn: sa.Connection, message_id: str, mailboxes: Iterable[str], 
 
 def add_entry_rows(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Mailbox entries (``entry_row``); one already there is left alone: a message is in a folder once."""
-    if rows:
-        statement = _insert(conn, entries).on_conflict_do_nothing(index_elements=["mailbox", "message_id", "folder"])
-        conn.execute(statement, [dict(row) for row in rows])
+    execute_rows(conn, _entry_insert(conn.dialect.name), rows)
 
 
 def mark_delivered(conn: sa.Connection, message_id: str, recipients: Sequence[str], at: float) -> None:
