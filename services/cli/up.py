@@ -83,7 +83,8 @@ def supervise(settings: Settings, names: list[str], workers: int) -> None:
     stop them all cleanly; if this supervisor is killed, the kernel kills its workers too.
     """
     host, port = settings.http_address.rsplit(":", 1)
-    first = _reuse_port_socket(host, int(port))  # fails at once if another program holds the port
+    _refuse_taken_port(host, int(port))
+    first = _reuse_port_socket(host, int(port))
     port = first.getsockname()[1]
     sockets = [first] + [_reuse_port_socket(host, port) for _ in range(workers - 1)]
     stopping = Event()
@@ -111,8 +112,25 @@ def supervise(settings: Settings, names: list[str], workers: int) -> None:
     console.print("Maillage stopped.")
 
 
+def _refuse_taken_port(host: str, port: int) -> None:
+    """Fail at once if anything listens on the port, another `maillage up --workers` included: our own
+    SO_REUSEPORT sockets would otherwise share the port with it instead of failing."""
+    if port == 0:
+        return
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no user
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def _reuse_port_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
