@@ -85,7 +85,8 @@ class Connection:
         return keep_alive and body.skip_rest()
 
     def _read_head(self) -> bytes:
-        buffer, start = self.buffer, 0
+        # empty lines before a request line are tolerated (RFC 9112 §2.2): some clients end a body with one
+        buffer, start = self.buffer.lstrip(b"\r\n"), 0
         while True:
             end = buffer.find(b"\r\n\r\n", start)
             if end >= 0 and end <= MAX_HEAD_BYTES:
@@ -102,14 +103,11 @@ class Connection:
                 if buffer.strip():
                     raise HttpError(400, "The connection closed in the middle of a request.")
                 raise _Closed()
-            buffer = (buffer + chunk) if buffer else chunk
-            if not buffer.strip(b"\r\n"):  # blank lines between requests are tolerated (RFC 9112 §2.2)
-                buffer, start = b"", 0
+            buffer = (buffer + chunk) if buffer else chunk.lstrip(b"\r\n")
 
     # -- parsing -----------------------------------------------------------------------------------
 
     def _parse(self, head: bytes) -> tuple[dict[str, Any], Body, bool]:
-        head = head.lstrip(b"\r\n")
         request_line, _, header_block = head.partition(b"\r\n")
         if len(request_line) > MAX_REQUEST_LINE_BYTES:
             raise HttpError(414, "The request line is too long.")

@@ -109,6 +109,15 @@ def test_pipelined_requests_are_answered_in_order(server) -> None:
     assert seen[2]["query"] == "x=1"
 
 
+def test_empty_lines_before_a_request_are_skipped(server) -> None:
+    client = Client(server)
+    client.send(post("/echo", b"one") + b"\r\n\r\n" + post("/echo", b"two"))
+    assert [client.response()[2] for _ in range(2)] == [b"one", b"two"]
+    client.send(b"\r\n")
+    client.send(post("/echo", b"three"))
+    assert client.response()[2] == b"three"
+
+
 def test_a_chunked_body_is_reassembled_with_extensions_and_trailers_ignored(server) -> None:
     client = Client(server)
     client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
