@@ -1,6 +1,8 @@
 """Keeps the city search helper in step with the imported data."""
 from __future__ import annotations
 
+import time
+
 from services.directory.adapters import places
 from services.shared.bus.envelope import CloudEvent
 from services.shared.db import UnitOfWork
@@ -11,5 +13,7 @@ log = get_logger(__name__)
 
 def refresh_search_places(event: CloudEvent, *, uow: UnitOfWork) -> None:
     """On ``directory.imported``: the caller's unit of work commits (once per event)."""
+    started = time.perf_counter()
     count = places.refresh(uow.connection)
-    log.info("search places refreshed", import_id=event.data.get("import_id"), places=count)
+    log.info("search places refreshed", import_id=event.data.get("import_id"), places=count,
+             seconds=round(time.perf_counter() - started, 3))
