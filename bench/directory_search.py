@@ -7,12 +7,16 @@ generator (raw keep-alive HTTP/1.1, another process) sends searches drawn from t
 - by identifier: ``GET /fhir/Practitioner?identifier=https://rpps.esante.gouv.fr|<RPPS>``
 - by family name + postal code: ``GET /fhir/Practitioner?family=<FAMILY>&address-postalcode=<CP>``
 
-Each runs once with one connection (latency, nothing queued) and once with --concurrency connections
-(throughput). Searches read the database only: they never touch the broker, so the raw broker ceiling
-is no bound here; the reference printed instead is the bare authenticated HTTP edge on the same load.
+Each runs once with one connection (latency, nothing queued), once with --concurrency connections
+(throughput) and once at --offered req/s paced over them, on `maillage up --workers N` for each N of
+--workers. A steady service is measured: the bench first waits for the service's log line
+`search places refreshed` for each import whose directory.imported event it has not handled yet
+(--no-settle: measure at once). Searches read the database only: they never touch the broker, so the
+raw broker ceiling is no bound here; the reference printed instead is the bare authenticated HTTP edge
+on the same load.
 
     python bench/directory_search.py [--rows 200000] [--data DIR] [--requests 3000] [--concurrency 8]
-                                     [--offered 100] [--database sqlite|postgresql]
+                                     [--offered 100] [--database sqlite|postgresql] [--workers 1,2]
 """
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from contextlib import ExitStack  # noqa: E402
+from contextlib import ExitStack, suppress  # noqa: E402
+from datetime import datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import quote  # noqa: E402
@@ -112,13 +117,29 @@ def sample_paths(url: str, count: int) -> dict[str, list[str]]:
 
 
 class Platform:
-    def __init__(self, uri: str, url: str, var_dir: Path) -> None:
+    """`maillage up --only directory` (``workers`` processes sharing the port), its log lines kept in ``var_dir``."""
+
+    def __init__(self, uri: str, url: str, var_dir: Path, workers: int = 1) -> None:
         self.port = free_port()
+        self.log_path = var_dir / f"directory-{self.port}.log"
+        # INFO: the service logs when it has reacted to an import (there is no access log: requests add no line).
         env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_DIRECTORY_DATABASE_URL": url, "MAILLAGE_VAR_DIR": str(var_dir),
-               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{self.port}", "MAILLAGE_LOG_LEVEL": "ERROR", "MAILLAGE_ENV": "test"}
-        self.process = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--only", "directory"],
-                                        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{self.port}", "MAILLAGE_LOG_LEVEL": "INFO",
+               "MAILLAGE_LOG_FORMAT": "json", "MAILLAGE_ENV": "test"}
+        command = [sys.executable, "-m", "services.cli", "up", "--only", "directory", "--workers", str(workers)]
+        self.launched = time.monotonic()
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_ready(("127.0.0.1", self.port))
+        self.ready = time.monotonic()
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        lines = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                with suppress(ValueError):
+                    lines.append(json.loads(line))
+        return lines
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -130,7 +151,8 @@ def measure(port: int, token: str, paths: list[str], concurrency: int, offered: 
     load = run_load(port, token, paths, concurrency, offered)
     latencies = load["latencies"]
     return {"rate": len(latencies) / (load["finished"] - load["started"]), "p50_ms": percentile(latencies, 50) * 1000,
-            "p99_ms": percentile(latencies, 99) * 1000, "statuses": load["statuses"]}
+            "p99_ms": percentile(latencies, 99) * 1000, "statuses": load["statuses"],
+            "window": (load["started"], load["finished"])}
 
 
 def edge_ceiling(var_dir: Path, token: str, count: int, concurrency: int) -> dict[str, dict[str, Any]]:
@@ -239,6 +261,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="connections for the throughput runs")
     parser.add_argument("--offered", type=float, default=100, help="req/s offered in the paced runs")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    add_service_options(parser)
     args = parser.parse_args()
     if args.role == "load":
         load_generator(args.data)
@@ -259,16 +282,108 @@ def run(args: Any, url: str) -> tuple[dict[tuple[str, str], dict[str, Any]], dic
     paths = sample_paths(url, args.requests)
     var_dir = Path(tempfile.mkdtemp(prefix="maillage-bench-var-"))
     token = DevIssuer(var_dir).mint(rpps="10001045367", ttl_seconds=24 * 3600)
-    scenarios = (("1 connection", 1, 0), (f"{args.concurrency} connections", args.concurrency, 0),
-                 (offered_label(args), args.concurrency, args.offered))
-    with bench_vhost() as uri:
-        platform = Platform(uri, url, var_dir)
-        try:
-            results = {(name, label): measure(platform.port, token, searched, concurrency, offered)
-                       for name, searched in paths.items() for label, concurrency, offered in scenarios}
-        finally:
-            platform.stop()
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    for workers in worker_counts(args):
+        scenarios = (("1 connection", 1, 0), (f"{args.concurrency} connections", args.concurrency, 0),
+                     (offered_label(args), args.concurrency, args.offered))
+        with bench_vhost() as uri:
+            pending = pending_imports(url)
+            platform = Platform(uri, url, var_dir, workers)
+            try:
+                print(f"`maillage up --only directory --workers {workers}` ready (pid {platform.process.pid}) "
+                      f"{platform.ready - platform.launched:.1f} s after launch; load {os.getloadavg()[0]:.2f}",
+                      flush=True)
+                if not args.no_settle:
+                    settle(platform, pending)
+                for name, searched in paths.items():
+                    for label, concurrency, offered in scenarios:
+                        figures = measure(platform.port, token, searched, concurrency, offered)
+                        figures["load"] = os.getloadavg()[0]
+                        results[(name, label + processes_label(workers))] = figures
+                reactions = platform.log_lines()
+            finally:
+                platform.stop()
+        overlaps(reactions, results, workers)
     return results, edge_ceiling(var_dir, token, args.requests, args.concurrency)
+
+
+# What the service does on directory.imported, and the line it logs when done (handlers/places.py).
+REFRESHED = "search places refreshed"
+REFRESH_HANDLER = "directory.refresh_search_places"  # its name in processed_events (service.py)
+
+
+def pending_imports(url: str) -> list[str]:
+    """The imports whose directory.imported event is still in the outbox and not yet handled: the directory
+    reacts to each right after it starts (it rebuilds its search places, ~0.5 s on 2M activities, during
+    which its one process answers nothing else). Empty when a previous run of the service took them."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        bodies = connection.execute(sa.text(
+            "SELECT body FROM outbox WHERE event_type = 'directory.imported' AND event_id NOT IN "
+            "(SELECT event_id FROM processed_events WHERE handler = :handler) ORDER BY seq"),
+            {"handler": REFRESH_HANDLER}).scalars().all()
+    engine.dispose()
+    return [json.loads(body)["data"]["import_id"] for body in bodies]
+
+
+def settle(platform: Platform, pending: list[str], timeout: float = 600) -> float:
+    """Wait until the service has logged its reaction to each pending import; the wait, printed.
+
+    The refresh runs in the service's one eventlet hub: /readyz itself goes unanswered until it ends,
+    so most of the wait can fall before "ready"; both are printed."""
+    started = time.monotonic()
+    if not pending:
+        print("  no directory.imported event pending: nothing to wait for before measuring", flush=True)
+        return 0.0
+    while True:
+        done = {line.get("import_id"): line for line in platform.log_lines() if line.get("event") == REFRESHED}
+        if all(import_id in done for import_id in pending):
+            break
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"the directory did not log {REFRESHED!r} for imports {pending} in {timeout:.0f} s")
+        time.sleep(0.2)
+    waited = time.monotonic() - started
+    took = ", ".join(f"{done[i].get('seconds', float('nan')):.2f} s" for i in pending)
+    print(f"  waited {waited:.1f} s after ready ({time.monotonic() - platform.launched:.1f} s after launch) for the "
+          f"service to react to {len(pending)} import(s): its log line {REFRESHED!r}; the refresh itself took "
+          f"{took}; load {os.getloadavg()[0]:.2f}", flush=True)
+    return waited
+
+
+def overlaps(lines: list[dict[str, Any]], results: dict[tuple[str, str], dict[str, Any]], workers: int) -> None:
+    """Print each refresh the service logged with the measurement windows it fell in (none, when steady)."""
+    for line in lines:
+        if line.get("event") != REFRESHED:
+            continue
+        ended = datetime.fromisoformat(line["timestamp"].replace("Z", "+00:00")).timestamp()
+        began = ended - float(line.get("seconds", 0))
+        hit = [f"{name}, {label}" for (name, label), figures in results.items()
+               if label.endswith(processes_label(workers)) and figures["window"][0] < ended
+               and began < figures["window"][1]]
+        first = min(figures["window"][0] for (_, label), figures in results.items()
+                    if label.endswith(processes_label(workers)))
+        print(f"  service refreshed its search places (import {str(line.get('import_id'))[:8]}…) from "
+              f"{_clock(began)} to {_clock(ended)} ({ended - began:.2f} s), first measured request at "
+              f"{_clock(first)}; during: {'; '.join(hit) or 'no measurement'}", flush=True)
+
+
+def _clock(moment: float) -> str:
+    return datetime.fromtimestamp(moment).strftime("%H:%M:%S.%f")[:-3]
+
+
+def worker_counts(args: Any) -> list[int]:
+    return [int(count) for count in str(getattr(args, "workers", "1")).split(",")]
+
+
+def processes_label(workers: int) -> str:
+    return "" if workers == 1 else f", {workers} processes"
+
+
+def add_service_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", default="1",
+                        help="`maillage up --workers` counts to measure, comma-separated (1,2: every scenario on each)")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="measure as soon as /readyz answers, even while the service still reacts to an import")
 
 
 def offered_label(args: Any) -> str:
@@ -280,16 +395,18 @@ def report(args: Any, timings: dict[str, float], results: dict[tuple[str, str], 
            edge: dict[str, dict[str, Any]]) -> None:
     print(f"directory search benchmark: {args.database}, {timings['rows']:,} activity lines "
           f"(generated in {timings['generate_s']:.0f} s, imported in {timings['import_s']:.0f} s), "
-          f"one `maillage up --only directory` process, {os.cpu_count()} cores")
-    line = "  {:<62} {:>7,.0f} req/s   p50 {:6.2f} ms   p99 {:6.2f} ms"
+          f"`maillage up --only directory --workers {args.workers}`, {os.cpu_count()} cores")
+    line = "  {:<74} {:>7,.0f} req/s   p50 {:6.2f} ms   p99 {:6.2f} ms   load {}"
     for (name, label), figures in [*results.items(), *((("bare edge, no search", c), f) for c, f in edge.items())]:
-        print(line.format(f"{name}, {label}", figures["rate"], figures["p50_ms"], figures["p99_ms"]))
+        load = f"{figures['load']:.2f}" if "load" in figures else "-"
+        print(line.format(f"{name}, {label}", figures["rate"], figures["p50_ms"], figures["p99_ms"], load))
         if set(figures["statuses"]) != {"200"}:
             print(f"    note: answers {figures['statuses']}")
     saturated = f"{args.concurrency} connections"
     for name in ("identifier", "family + postal code"):
-        share = results[(name, saturated)]["rate"] / edge[saturated]["rate"]
-        print(f"  {name + ': share of the bare edge':<62} {share:7.1%}")
+        if (name, saturated) in results:
+            share = results[(name, saturated)]["rate"] / edge[saturated]["rate"]
+            print(f"  {name + ': share of the bare edge (one process)':<74} {share:7.1%}")
     print("  targets: identifier p99 ≤ 5 ms, family + postal code p99 ≤ 20 ms. Searches never touch the broker:")
     print("  the raw broker ceiling is not a bound on this path, so no ratio to it is given.")
 
