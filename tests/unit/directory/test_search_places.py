@@ -14,6 +14,8 @@ from services.directory.handlers.places import refresh_search_places
 from services.shared.bus.envelope import CloudEvent
 from tests.unit.directory.directory_world import World
 
+LOGGED = {"import_id", "places", "seconds"}  # the refresh's log line: its value for bench/, not tests
+
 
 def test_an_import_rebuilds_the_places_and_logs_its_id_when_done(world: World) -> None:
     with world.engine.begin() as connection:
@@ -33,7 +35,7 @@ def test_an_import_rebuilds_the_places_and_logs_its_id_when_done(world: World) -
     assert len(done) == 1
     assert done[0]["import_id"] == "0123456789abcdef0123456789abcdef"
     assert done[0]["places"] == len(after)
-    assert isinstance(done[0]["seconds"], float)  # its duration is logged (its value is for bench/, not tests)
+    assert done[0].keys() >= LOGGED
 
 
 def test_sqlite_reads_the_pairs_in_table_order_and_finds_the_same_ones(world: World) -> None:
