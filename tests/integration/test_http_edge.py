@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from services.shared.web import (
     register_check,
 )
 from services.shared.web.readiness import unregister_check
+from tests.support.platform import free_port
 
 pytestmark = pytest.mark.integration
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -66,12 +66,6 @@ class MessagingEdge:
     @http("GET", "/api/v1/ping", public=True)
     def ping(self, request):
         return {"pong": True}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_runner(var_dir: Path) -> tuple[ServiceRunner, str]:
