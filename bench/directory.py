@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.support import add_service_options  # noqa: E402
+
 IMPORT_SECONDS, IMPORT_MIB = 60.0, 500 / 1.048576  # 500 MB
 TARGET_P99_MS = {"identifier": 5.0, "family + postal code": 20.0}
 
@@ -110,10 +112,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="searches per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="connections for the throughput runs")
     parser.add_argument("--offered", type=float, default=100, help="req/s offered in the paced runs")
-    parser.add_argument("--workers", default="1",
-                        help="`maillage up --workers` counts to measure, comma-separated (1,2: every scenario on each)")
-    parser.add_argument("--no-settle", action="store_true",
-                        help="measure as soon as /readyz answers, even while the service still reacts to an import")
+    add_service_options(parser)
     args = parser.parse_args()
     if args.only == "import":
         args.no_search = True

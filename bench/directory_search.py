@@ -49,7 +49,7 @@ import sqlalchemy as sa  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.support import bench_database, bench_vhost, free_port, percentile, wait_ready  # noqa: E402
+from bench.support import add_service_options, bench_database, bench_vhost, free_port, percentile, wait_ready  # noqa: E402
 from services.directory.adapters import places  # noqa: E402
 from services.directory.adapters.tables import BUS_TABLES  # noqa: E402
 from services.directory.importer import import_extract  # noqa: E402
@@ -377,13 +377,6 @@ def worker_counts(args: Any) -> list[int]:
 
 def processes_label(workers: int) -> str:
     return "" if workers == 1 else f", {workers} processes"
-
-
-def add_service_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", default="1",
-                        help="`maillage up --workers` counts to measure, comma-separated (1,2: every scenario on each)")
-    parser.add_argument("--no-settle", action="store_true",
-                        help="measure as soon as /readyz answers, even while the service still reacts to an import")
 
 
 def offered_label(args: Any) -> str:

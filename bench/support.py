@@ -1,6 +1,7 @@
 """Benchmark plumbing: a private vhost and a throwaway database per run, percentiles."""
 from __future__ import annotations
 
+import argparse
 import math
 import secrets
 import socket
@@ -61,3 +62,11 @@ def wait_ready(address: tuple[str, int]) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError("maillage up did not become ready")
+
+
+def add_service_options(parser: argparse.ArgumentParser) -> None:
+    """The directory search benchmark's options for the service it measures (bench/directory*.py)."""
+    parser.add_argument("--workers", default="1",
+                        help="`maillage up --workers` counts to measure, comma-separated (1,2: every scenario on each)")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="measure as soon as /readyz answers, even while the service still reacts to an import")
