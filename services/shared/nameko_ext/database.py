@@ -116,18 +116,19 @@ class Database(DependencyProvider):
             self.container.spawn_managed_thread(self.worker.run, identifier=f"{self.container.service_name}.relay")
 
     def stop(self) -> None:
-        unregister_check(f"{self.container.service_name}.database")
-        if self.worker is not None:
-            self.worker.stop()
-            self.worker.wait_finished(timeout=self.worker.flush_seconds + 1)
-        if self.engine is not None:
-            self.engine.dispose()
+        """The relay first publishes what is committed (bounded by its flush time)."""
+        self._shut_down(wait_for_flush=True)
 
     def kill(self) -> None:
-        """No flush: the leased events are published again after their lease (or by the next start)."""
+        """No waiting: leased events are published again after their lease (or by the next start)."""
+        self._shut_down(wait_for_flush=False)
+
+    def _shut_down(self, *, wait_for_flush: bool) -> None:
         unregister_check(f"{self.container.service_name}.database")
         if self.worker is not None:
             self.worker.stop()
+            if wait_for_flush:
+                self.worker.wait_finished(timeout=self.worker.flush_seconds + 1)
         if self.engine is not None:
             self.engine.dispose()
 
