@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Mapping
 from functools import lru_cache
 from types import TracebackType
@@ -53,6 +54,81 @@ _TOKENS = re.compile(
     # Query strings carry search parameters (names, INS); the path itself is kept.
     r"|(?P<path>/[\w\-./~%:@]*)\?[^\s\"'<>#]+"
 )
+
+
+# Characters that would let client-supplied text start a line of its own, hide what follows or
+# drive a terminal: C0 and C1 controls (\n, \r, NUL, ESC...), Unicode line and paragraph
+# separators, and bidirectional overrides.
+_UNSAFE_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+MAX_FIELD_CHARS = 2000  # any one text value of a log line
+MAX_EXCEPTION_CHARS = 20000  # a formatted traceback
+_MULTILINE_KEYS = frozenset({"exception", "stack"})  # formatted here, with their messages escaped
+
+
+def escape_text(text: str, limit: int = MAX_FIELD_CHARS) -> str:
+    """``text`` on one line: control characters escaped (``\\n``, ``\\x00``), at most ``limit`` characters kept."""
+    if len(text) > limit:
+        text = f"{text[:limit]}…[{len(text) - limit} more characters]"
+    return _UNSAFE_CHARACTERS.sub(_escape_character, text)
+
+
+def _escape_character(match: re.Match[str]) -> str:
+    char = match.group()
+    return _NAMED_ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def format_exception(exc_info: Any) -> str:
+    """A traceback whose exception messages are escaped: a message quoting client text cannot
+    start a line of its own (the frames and type names come from our code)."""
+    formatted = traceback.TracebackException(*exc_info, compact=True)
+    pending, seen = [formatted], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        message = getattr(current, "_str", None)  # what format_exception_only prints after the type
+        if isinstance(message, str):
+            current._str = escape_text(message)  # type: ignore[attr-defined]
+        notes = getattr(current, "__notes__", None)
+        if notes:
+            current.__notes__ = [escape_text(str(note)) for note in notes]
+        pending.extend(item for item in (current.__cause__, current.__context__) if item is not None)
+        pending.extend(getattr(current, "exceptions", None) or ())
+    text = "".join(formatted.format())
+    return text if len(text) <= MAX_EXCEPTION_CHARS else f"{text[:MAX_EXCEPTION_CHARS]}…[truncated]"
+
+
+def _escape_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, Mapping):
+        return {escape_text(str(k)): _escape_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_escape_value(item) for item in value]
+    return value
+
+
+def escape_control_characters(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """structlog processor: every value on one line and bounded, whatever client text it quotes.
+
+    It runs after redaction, on every field of every line (ours, nameko's, the libraries'), so no
+    call site has to remember it. Tracebacks keep their lines; their messages were escaped when
+    they were formatted (``format_exception``).
+    """
+    for key, value in list(event_dict.items()):
+        if key in _META_KEYS:
+            continue
+        if key in _MULTILINE_KEYS:
+            if isinstance(value, str) and len(value) > MAX_EXCEPTION_CHARS:
+                event_dict[key] = f"{value[:MAX_EXCEPTION_CHARS]}…[truncated]"
+            continue
+        safe_key = escape_text(key, 200) if isinstance(key, str) else key
+        if safe_key != key:
+            del event_dict[key]
+        event_dict[safe_key] = _escape_value(value)
+    return event_dict
 
 
 def scrub_text(text: str) -> str:
@@ -168,8 +244,10 @@ def configure_logging(service: str, settings: Settings) -> None:
         structlog.processors.StackInfoRenderer(),
         # Tracebacks become text before redaction: a renderer formatting exc_info itself
         # would print exception messages (which may quote an INS) unredacted.
-        structlog.processors.format_exc_info,
+        # Our formatter escapes the exception messages, which may quote client text.
+        structlog.processors.ExceptionRenderer(format_exception),
         redact_health_data,
+        escape_control_characters,  # last: the redacted text, escaped whatever its origin
     ]
     renderer: Processor = (
         structlog.processors.JSONRenderer() if settings.log_format == "json"

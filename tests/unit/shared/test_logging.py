@@ -13,6 +13,7 @@ from services.shared.logging import (
     bind_context,
     clear_context,
     configure_logging,
+    escape_text,
     get_logger,
     is_sensitive_key,
     redact_health_data,
@@ -176,3 +177,61 @@ def test_processor_handles_odd_values() -> None:
     })
     assert event == {"event": "x", "ins_value": "[redacted]", "count": "[INS]",
                      "raw": "[7 bytes]", "resource": "[redacted]", "attempt": 3}
+
+
+FORGED = "\n2001-01-01T00:00:00.000000Z [error    ] forged line"
+HOSTILE = (FORGED, "\r" + FORGED, "nul\x00byte", "esc\x1b[31mred", "sep\u2028" + FORGED, "rtl\u202eesrever",
+           "next\x85line")
+
+
+def _log_hostile_text() -> int:
+    """Client-supplied text in every place a line can carry it; the number of lines logged."""
+    log = get_logger("maillage.test")
+    for text in HOSTILE:
+        log.warning(f"no mailbox {text}")
+        log.info("request", request_id=text, detail={"nested": [text]})
+        logging.getLogger("nameko.containers").warning("error handling worker %s: %s", "w", text)
+        try:
+            raise LookupError(f"unknown message id {text}")
+        except LookupError:
+            log.exception("lookup failed")
+    return 4 * len(HOSTILE)
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_client_text_cannot_forge_a_line_or_reach_the_log_raw(capsys: pytest.CaptureFixture[str],
+                                                               log_format: str) -> None:
+    configure_logging("messaging", Settings(log_format=log_format))
+    count = _log_hostile_text()
+    out = capsys.readouterr().out
+    for raw in ("\x00", "\x1b", "\r", "\u2028", "\u202e", "\x85"):
+        assert raw not in out, f"{raw!r} reached the log"
+    lines = out.splitlines()
+    assert not [line for line in lines if line.startswith("2001-01-01")]  # no forged line of its own
+    assert out.count("forged line") == 5 * 3  # in all five places, escaped, escaped, for the investigator
+    if log_format == "json":
+        assert len(lines) == count and all(json.loads(line) for line in lines)
+    else:
+        starts = [line for line in lines if line[:4].isdigit()]
+        assert len(starts) == count  # one line per event; only traceback lines come in between
+        assert "\\n2001-01-01T00:00:00.000000Z [error    ] forged line" in out
+
+
+def test_long_values_are_bounded(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("messaging", Settings(log_format="json"))
+    get_logger().warning("x" * 100_000, request_id="y" * 100_000)
+    try:
+        raise ValueError("z" * 100_000)
+    except ValueError:
+        get_logger().exception("failed")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(lines[0]["event"]) < 2100 and lines[0]["event"].endswith("[98000 more characters]")
+    assert len(lines[0]["request_id"]) < 2100
+    assert len(lines[1]["exception"]) < 2500 and "ValueError: zzz" in lines[1]["exception"]
+
+
+def test_escaping_keeps_ordinary_text() -> None:
+    for text in ("GET /fhir/Practitioner 200", "Cécile Ñandú ✓ 日本", "C:\\path", "tab-free"):
+        assert escape_text(text) == text
+    assert escape_text("a\nb\tc\x00d\u2028e") == "a\\nb\\tc\\x00d\\u2028e"
+    assert escape_text("abcdef", limit=3) == "abc…[3 more characters]"
