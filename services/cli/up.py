@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from services.cli import registry
 from services.cli.broker import declare_platform_topology
 from services.cli.errors import UserError
 from services.shared.db.migrations import upgrade
+from services.shared.files import private_directory
 from services.shared.logging import configure_logging
 from services.shared.nameko_ext.config import container_config
 from services.shared.settings import Settings, read_settings
@@ -34,6 +36,7 @@ def up(
     """Run the platform: every service (or --only some) in this process, one HTTP base URL."""
     settings = read_settings()
     configure_logging("platform", settings)
+    os.umask(0o077)  # whatever this process writes (databases, keys, var/) is its user's only
     try:
         names = registry.resolve([n.strip() for n in only.split(",") if n.strip()] if only else None)
     except ValueError as exc:
@@ -41,7 +44,7 @@ def up(
     if not names:
         raise UserError("No service is available to run.")
     if listen_fd is None:  # a worker of `--workers N` finds the databases and the bus ready
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(settings.var_dir, tighten=True)
         for name in names:
             upgrade(name, settings.database_url_for(name))
         declare_platform_topology(settings)

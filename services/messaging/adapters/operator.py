@@ -19,6 +19,7 @@ from services.messaging.crypto.cms import decrypt
 from services.messaging.crypto.signed_der import Signer
 from services.messaging.crypto.testing import usage_flags
 from services.shared.errors import Invalid
+from services.shared.files import private_directory, write_private
 
 DEV_DIR = Path("messaging-operator")
 FILES = ("operator.pem", "operator.key", "ca.pem")
@@ -66,7 +67,7 @@ def dev_operator(var_dir: Path, address: str) -> Operator:
 
 
 def _create(folder: Path, address: str) -> None:
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(folder.parent)
     staging = Path(tempfile.mkdtemp(prefix=".operator-", dir=folder.parent))
     try:
         _write_identity(staging, address)
@@ -100,8 +101,8 @@ def _write_identity(staging: Path, address: str) -> None:
             .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(address)]), critical=False)
             .sign(ca_key, hashes.SHA256()))
     pem = serialization.Encoding.PEM
-    (staging / "ca.pem").write_bytes(ca.public_bytes(pem))
-    (staging / "operator.pem").write_bytes(cert.public_bytes(pem))
+    write_private(staging / "ca.pem", ca.public_bytes(pem))
+    write_private(staging / "operator.pem", cert.public_bytes(pem))
     descriptor = os.open(staging / "operator.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))

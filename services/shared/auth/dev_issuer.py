@@ -17,6 +17,7 @@ from jwt.algorithms import ECAlgorithm
 from services.shared.auth.jwks import thumbprint
 from services.shared.auth.principal import parse_finess, parse_rpps
 from services.shared.errors import Invalid
+from services.shared.files import private_directory
 from services.shared.settings import DEV_ISSUER
 
 KEY_FILE = Path("dev-issuer") / "signing-key.pem"
@@ -89,7 +90,7 @@ class DevIssuer:
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-        self.key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_directory(self.key_path.parent)
         temporary = self.key_path.with_name(f".{self.key_path.name}.{uuid.uuid4().hex}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

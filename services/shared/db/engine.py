@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from services.shared.files import private_directory, private_sqlite
+
 _WRITE_WAIT_SECONDS = 30.0
 
 
@@ -20,14 +22,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine whose every connection is ready for concurrent workers."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=pool_size,
         )
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            database = parsed.database
+            private_directory(Path(database).parent)
+            # Before SQLite opens it, each time (a file deleted meanwhile is created 0600 again).
+            sa.event.listen(engine, "do_connect", lambda *_args: private_sqlite(database))
         sa.event.listen(engine, "connect", _tune_sqlite)
         sa.event.listen(engine, "begin", _begin_sqlite)
         return engine
