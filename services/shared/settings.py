@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,6 +22,11 @@ class Settings:
     database_url: str | None = None
     var_dir: Path = Path("var")
     http_address: str = "127.0.0.1:8080"
+    http_head_timeout_seconds: float = 10.0  # the whole request head (line and headers) must arrive within it
+    http_max_connections: int = 1000  # open connections per process; beyond, the newest idle or slow one is shed
+    http_body_budget_bytes: int = 128 * 1024 * 1024  # request bodies buffered at once per process; beyond, 503
+    http_access_log: bool = True  # one line per request: method, route template, status, duration
+    public_base_url: str | None = None  # the base of the links the API writes (Bundle links, fullUrl)
     log_level: str = "INFO"
     log_format: str = "console"
     auth_issuer: str = DEV_ISSUER
@@ -84,6 +90,25 @@ def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tupl
         raise SettingsError(f"{name} must be comma-separated milliseconds, not {raw!r}.") from None
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("on", "off", "true", "false", "1", "0"):
+        raise SettingsError(f"{name} must be on or off, not {raw!r}.")
+    return raw in ("on", "true", "1")
+
+
+def _base_url(env: Mapping[str, str], name: str) -> str | None:
+    """An absolute http(s) URL without query or fragment, without its trailing slash."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~/-]*)?", raw):
+        raise SettingsError(f"{name} must be an absolute http(s) URL such as https://maillage.example.fr, not {raw!r}.")
+    return raw.rstrip("/")
+
+
 def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build the settings from environment variables (``os.environ`` by default)."""
     env = os.environ if env is None else env
@@ -101,6 +126,11 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or None,
         var_dir=Path(env.get("MAILLAGE_VAR_DIR", "var")),
         http_address=env.get("MAILLAGE_HTTP_ADDRESS", Settings.http_address),
+        http_head_timeout_seconds=_int(env, "MAILLAGE_HTTP_HEAD_TIMEOUT_SECONDS", 10),
+        http_max_connections=_int(env, "MAILLAGE_HTTP_MAX_CONNECTIONS", Settings.http_max_connections),
+        http_body_budget_bytes=_int(env, "MAILLAGE_HTTP_BODY_BUDGET_BYTES", Settings.http_body_budget_bytes),
+        http_access_log=_flag(env, "MAILLAGE_HTTP_ACCESS_LOG", Settings.http_access_log),
+        public_base_url=_base_url(env, "MAILLAGE_PUBLIC_BASE_URL"),
         log_level=env.get("MAILLAGE_LOG_LEVEL", "INFO").upper(),
         log_format=env.get("MAILLAGE_LOG_FORMAT", "json" if environment == "production" else "console"),
         auth_issuer=env.get("MAILLAGE_AUTH_ISSUER", DEV_ISSUER),

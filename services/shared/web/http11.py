@@ -17,12 +17,13 @@ import io
 import json
 import logging
 import re
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from services.shared.errors import Invalid
@@ -55,12 +56,19 @@ class _Closed(Exception):
 class Connection:
     """Reads requests off one socket, runs the app for each, writes the responses."""
 
-    def __init__(self, sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int]) -> None:
+    def __init__(self, sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int], *,
+                 head_timeout: float | None = None, tracker: Tracker | None = None) -> None:
         self.sock = sock
         self.peer = peer if isinstance(peer, tuple) else (str(peer), 0)
         self.app = app
         self.server_name, self.server_port = server[0], str(server[1])
         self.buffer = b""
+        # the whole request head must arrive within head_timeout: from the accept for the first
+        # request, from its first byte for the next ones (waiting for that byte is the idle timeout)
+        self.head_timeout = head_timeout
+        self.idle_timeout = sock.gettimeout()
+        self.head_deadline = time.monotonic() + head_timeout if head_timeout is not None else None
+        self.tracker = tracker
 
     # -- the connection loop ---------------------------------------------------------------------
 
@@ -73,7 +81,14 @@ class Connection:
         except HttpError as exc:
             self._refuse(exc)
         finally:
+            if self.tracker is not None:
+                self.tracker.closed(self)
             self.sock.close()
+
+    def shed(self) -> None:
+        """Make the connection end now (its green thread sees end of file): the listener is full."""
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
 
     def _serve_one(self) -> bool:
         """One request and its response; whether the connection stays open for the next."""
@@ -85,6 +100,43 @@ class Connection:
         return keep_alive and body.skip_rest()
 
     def _read_head(self) -> bytes:
+        if self.tracker is not None:
+            self.tracker.waiting(self)  # sheddable while it waits for a request head
+        try:
+            head = self._read_head_bytes()
+        except TimeoutError:
+            if self.buffer.strip():
+                self.sock.settimeout(self.idle_timeout)  # for the refusal's send
+                raise HttpError(408, "The request head did not arrive in time.") from None
+            raise _Closed() from None
+        finally:
+            if self.tracker is not None:
+                self.tracker.busy(self)
+        self.head_deadline = None  # the next request's starts with its first byte
+        if self.head_timeout is not None:
+            self.sock.settimeout(self.idle_timeout)  # the body's reads: the idle timeout per read
+        return head
+
+    def _recv_head(self, buffer: bytes) -> bytes:
+        """One read towards a request head, within what is left of the head's deadline."""
+        if self.head_timeout is not None:
+            if self.head_deadline is None and buffer:
+                self.head_deadline = time.monotonic() + self.head_timeout
+            if self.head_deadline is None:
+                self.sock.settimeout(self.idle_timeout)
+            else:
+                left = self.head_deadline - time.monotonic()
+                if left <= 0:
+                    self.buffer = buffer
+                    raise TimeoutError()
+                self.sock.settimeout(left if self.idle_timeout is None else min(left, self.idle_timeout))
+        try:
+            return bytes(self.sock.recv(_RECV_BYTES))
+        except TimeoutError:
+            self.buffer = buffer  # tells a stalled head (408) from an idle connection (closed quietly)
+            raise
+
+    def _read_head_bytes(self) -> bytes:
         # empty lines before a request line are tolerated (RFC 9112 §2.2): some clients end a body with one
         buffer, start = self.buffer.lstrip(b"\r\n"), 0
         while True:
@@ -98,7 +150,7 @@ class Connection:
                     raise HttpError(414, "The request line is too long.")
                 raise HttpError(431, "The request headers are too large.")
             start = max(0, len(buffer) - 3)
-            chunk = self.sock.recv(_RECV_BYTES)
+            chunk = self._recv_head(buffer)
             if not chunk:
                 if buffer.strip():
                     raise HttpError(400, "The connection closed in the middle of a request.")
@@ -358,9 +410,18 @@ class Body(io.RawIOBase):
         return True
 
 
-def serve_connection(sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int]) -> None:
+class Tracker(Protocol):
+    """What the listener learns of a connection's life, to shed idle and slow ones when full."""
+
+    def waiting(self, connection: Connection) -> None: ...
+    def busy(self, connection: Connection) -> None: ...
+    def closed(self, connection: Connection) -> None: ...
+
+
+def serve_connection(sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int], *,
+                     head_timeout: float | None = None) -> None:
     """Serve HTTP/1.1 on an accepted socket until the client closes, idles out or errs."""
-    Connection(sock, peer, app, server).serve()
+    Connection(sock, peer, app, server, head_timeout=head_timeout).serve()
 
 
 def _origin_form(target: bytes) -> tuple[str, str, str]:
