@@ -20,7 +20,7 @@ from services.shared.nameko_ext.config import settings_of
 from services.shared.settings import Settings
 from services.shared.web import readiness
 from services.shared.web.capabilities import capability_statement, openapi_document
-from services.shared.web.http11 import serve_connection
+from services.shared.web.http11 import Connection
 from services.shared.web.responses import (
     error_response,
     fhir_json,
@@ -187,7 +187,12 @@ class Listener:
         self._serving = False
         self._name: tuple[str, int] = (address[0], address[1])
         self._accepting: eventlet.greenthread.GreenThread | None = None
-        self._connections = eventlet.GreenPool()
+        # every open connection and its green thread; no pool: a full pool would block accept()
+        self._connections: dict[Connection, Any] = {}
+        # connections waiting for a request head (idle keep-alive or slow), the newest last: shed first
+        self._waiting: dict[Connection, None] = {}
+        self.shed_count = 0  # connections closed to make room, since the start
+        self.refused_count = 0  # connections refused because every open one was busy
 
     def start(self) -> None:
         if self._sock is not None:
@@ -201,7 +206,7 @@ class Listener:
             self._sock = eventlet.greenio.GreenSocket(adopted.dup())
         else:
             # no SO_REUSEPORT: a second `maillage up` on the same port must fail, not silently share it
-            self._sock = eventlet.listen(self.address, reuse_port=False)
+            self._sock = eventlet.listen(self.address, reuse_port=False, backlog=1024)  # bursts of connects
         self._sock.settimeout(None)  # kombu may have set a global default socket timeout
         self._name = self._sock.getsockname()[:2]  # SERVER_NAME and SERVER_PORT of every request
         self._serving = True
@@ -218,19 +223,54 @@ class Listener:
                 _log.exception("accept failed on %s:%s", *self.address)
                 eventlet.sleep(0.1)  # e.g. out of file descriptors: do not spin
                 continue
+            if len(self._connections) >= self.settings.http_max_connections and not self._make_room():
+                _refuse_busy(sock)
+                self.refused_count += 1
+                continue
             # responses go in one send, but a large body follows its head in a second one: no Nagle delay
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             # idle keep-alive connections must not hold a green thread forever; above ingress idle timeouts
             sock.settimeout(IDLE_TIMEOUT_SECONDS)
-            self._connections.spawn(self._serve, sock, addr)  # a GreenThread: close() can kill it
+            connection = Connection(sock, addr, self.app, self._name,
+                                    head_timeout=self.settings.http_head_timeout_seconds, tracker=self)
+            self._waiting[connection] = None
+            # a GreenThread of its own (close() can kill it); never a bounded pool, whose spawn would block
+            self._connections[connection] = eventlet.spawn(self._serve, connection)
 
-    def _serve(self, sock: Any, addr: Any) -> None:
+    def _make_room(self) -> bool:
+        """Shed the newest connection that waits for a request head; False when every one is busy."""
+        if not self._waiting:
+            return False
+        newest = next(reversed(self._waiting))
+        del self._waiting[newest]
+        self._connections.pop(newest, None)  # counted out now: its thread ends at its next read
+        newest.shed()
+        self.shed_count += 1
+        if self.shed_count % 1000 == 1:
+            _log.warning("HTTP connections at the limit of %s: shedding idle or slow ones (%s so far)",
+                         self.settings.http_max_connections, self.shed_count)
+        return True
+
+    # the Tracker protocol of http11.Connection
+    def waiting(self, connection: Connection) -> None:
+        if connection in self._connections:
+            self._waiting.pop(connection, None)
+            self._waiting[connection] = None
+
+    def busy(self, connection: Connection) -> None:
+        self._waiting.pop(connection, None)
+
+    def closed(self, connection: Connection) -> None:
+        self._waiting.pop(connection, None)
+        self._connections.pop(connection, None)
+
+    def _serve(self, connection: Connection) -> None:
         if not self._serving:
-            sock.close()
+            self.closed(connection)
+            connection.sock.close()
             return
         try:
-            # no access log: request lines carry query strings such as ?identifier=<INS>; metrics count instead
-            serve_connection(sock, addr, self.app, self._name)
+            connection.serve()
         except OSError:
             # a client that resets or vanishes is routine, not a fault of ours (see nameko issue #368)
             _log.debug("connection from a client ended abruptly", exc_info=True)
@@ -242,9 +282,26 @@ class Listener:
         if self._sock is not None:
             self._sock.close()
         current = eventlet.getcurrent()
-        for connection in list(self._connections.coroutines_running):
-            if connection is not current:
-                connection.kill()
+        for thread in list(self._connections.values()):
+            if thread is not current:
+                thread.kill()
+        self._connections.clear()
+        self._waiting.clear()
+
+
+_BUSY_BODY = b'{"title": "Service Unavailable", "status": 503, "detail": "The server is busy; retry in a moment."}'
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nRetry-After: 1\r\n"
+         b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
+
+
+def _refuse_busy(sock: Any) -> None:
+    """Every open connection is busy with a request: answer 503 without waiting on the client, close."""
+    try:
+        sock.fd.send(_BUSY)  # the raw non-blocking socket: the accept loop never waits on a client
+    except (OSError, AttributeError):
+        pass
+    finally:
+        sock.close()
 
 
 _listeners: dict[BindAddress, Listener] = {}

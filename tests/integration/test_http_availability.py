@@ -1,0 +1,174 @@
+"""The HTTP edge stays available under hostile clients: slow heads, connection floods, large bodies.
+
+Everything goes over real TCP to a real listener; nothing here measures time (waits are generous
+client timeouts, and the assertions are about what was answered).
+"""
+from __future__ import annotations
+
+import resource
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import eventlet
+import httpx
+import pytest
+from eventlet.event import Event
+from nameko.runners import ServiceRunner
+
+from services.shared.settings import Settings
+from services.shared.web import http
+from tests.support.platform import free_port
+
+pytestmark = pytest.mark.integration
+SLOW_CONNECTIONS = 2000
+released = Event()
+
+
+class AvailabilityEdge:
+    name = "test_availability_edge"
+
+    @http("GET", "/api/v1/ping", public=True)
+    def ping(self, request):
+        return {"pong": True}
+
+    @http("GET", "/api/v1/hold", public=True)
+    def hold(self, request):
+        released.wait()  # a request that stays in the application until the test lets it go
+        return {"held": True}
+
+
+def start(var_dir: Path, **overrides: object) -> tuple[ServiceRunner, str, int]:
+    port = free_port()
+    settings = Settings(environment="test", var_dir=var_dir, http_address=f"127.0.0.1:{port}").with_overrides(
+        **overrides)
+    runner = ServiceRunner({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/", "MAILLAGE_SETTINGS": settings})
+    runner.add_service(AvailabilityEdge)
+    runner.start()
+    return runner, f"http://127.0.0.1:{port}", port
+
+
+@pytest.fixture
+def enough_file_descriptors() -> Iterator[None]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = 3 * SLOW_CONNECTIONS + 1000  # both ends of each connection live in this process
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        pytest.skip(f"needs {needed} file descriptors, the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, needed), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def _open_slow(port: int, count: int) -> list[socket.socket]:
+    """``count`` connections that each sent the start of a request head and nothing more yet."""
+    def one(_: int) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        sock.sendall(b"GET /api/v1/ping HTTP/1.1\r\nHost: a\r\n")
+        return sock
+
+    return list(eventlet.GreenPool(100).imap(one, range(count)))
+
+
+def _trickle(socks: list[socket.socket], stop: Event) -> None:
+    """A header byte on every connection every two seconds: slowloris."""
+    while not stop.ready():
+        for sock in socks:
+            try:
+                sock.send(b"X")
+            except OSError:
+                pass
+        eventlet.sleep(2)
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.0)
+    try:
+        sock.recv(4096)  # end of file, or a refusal the server sent before closing
+    except BlockingIOError:
+        return False  # still open: nothing to read
+    except OSError:
+        pass  # reset
+    return True
+
+
+def test_normal_requests_are_answered_while_2000_slow_connections_are_open(tmp_path, enough_file_descriptors):
+    runner, base, port = start(tmp_path, http_max_connections=500)
+    stop = Event()
+    socks: list[socket.socket] = []
+    try:
+        socks = _open_slow(port, SLOW_CONNECTIONS)
+        trickler = eventlet.spawn(_trickle, socks, stop)
+        eventlet.sleep(0.5)  # let the server read what they sent
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for _ in range(20):
+                assert client.get("/readyz").status_code == 200
+                assert client.get("/api/v1/ping").json() == {"pong": True}
+        # over the limit the server sheds connections rather than stop accepting: most slow ones are gone
+        closed = sum(_closed_by_server(sock) for sock in socks)
+        assert closed >= SLOW_CONNECTIONS - 500
+        stop.send()
+        trickler.wait()
+    finally:
+        for sock in socks:
+            sock.close()
+        runner.kill()
+
+
+def test_a_head_that_does_not_arrive_in_time_is_refused_with_408(tmp_path):
+    runner, base, port = start(tmp_path, http_head_timeout_seconds=1)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as slow:
+            slow.sendall(b"GET /api/v1/ping HTTP/1.1\r\n")
+            answer = b""
+            for _ in range(200):  # a header byte every 0.2 s would keep it open forever without the deadline
+                try:
+                    slow.sendall(b"X")
+                except OSError:
+                    break
+                eventlet.sleep(0.2)
+                slow.settimeout(0.0)
+                try:
+                    answer += slow.recv(4096)
+                except BlockingIOError:
+                    continue
+                finally:
+                    slow.settimeout(60)
+                if answer:
+                    break
+            assert answer.startswith(b"HTTP/1.1 408 ")
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as silent:
+            assert silent.recv(4096) == b""  # nothing sent: closed without an answer
+    finally:
+        runner.kill()
+
+
+def test_an_idle_keep_alive_connection_is_not_held_to_the_head_deadline(tmp_path):
+    runner, base, _ = start(tmp_path, http_head_timeout_seconds=1)
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            first = client.get("/api/v1/ping")
+            eventlet.sleep(1.5)  # idle longer than the head deadline: the idle timeout applies instead
+            second = client.get("/api/v1/ping")
+            assert first.status_code == second.status_code == 200
+            assert first.extensions["network_stream"] is second.extensions["network_stream"]
+    finally:
+        runner.kill()
+
+
+def test_when_every_connection_is_busy_new_ones_get_503_and_accept_goes_on(tmp_path):
+    global released
+    released = Event()
+    runner, base, port = start(tmp_path, http_max_connections=2)
+    try:
+        holders = [eventlet.spawn(httpx.get, f"{base}/api/v1/hold", timeout=60) for _ in range(2)]
+        eventlet.sleep(0.5)  # both requests are in the application
+        refused = httpx.get(f"{base}/api/v1/ping", timeout=60)
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert refused.headers["content-type"] == "application/problem+json"
+        released.send()
+        assert [holder.wait().status_code for holder in holders] == [200, 200]
+        assert httpx.get(f"{base}/api/v1/ping", timeout=60).status_code == 200
+    finally:
+        if not released.ready():
+            released.send()
+        runner.kill()
