@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import logging
 import re
 import socket
@@ -27,6 +26,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from services.shared.errors import Invalid
+from services.shared.web.responses import error_response, is_fhir_path
 
 _log = logging.getLogger(__name__)
 
@@ -34,7 +34,22 @@ MAX_HEAD_BYTES = 64 * 1024  # request line and headers together
 MAX_REQUEST_LINE_BYTES = 8 * 1024
 DRAIN_LIMIT_BYTES = 64 * 1024  # an unread body up to this size is skipped to keep the connection
 _RECV_BYTES = 64 * 1024
-_TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN_CHARS = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN = re.compile(_TOKEN_CHARS)  # always fullmatch: `$` would let a final LF through
+# What a request head may not hold (RFC 9110 §5.5: field values are visible characters, SP and HTAB):
+# control characters other than HTAB, CR and LF; CR and LF only as the CRLF that ends a line.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # in one line: LF and CR included
+_BARE_LINE_END = re.compile(rb"(?<!\r)\n|\r(?=[^\n])")  # a CR followed by something else, an LF alone
+_TARGET = re.compile(rb"[\x21-\x7e]+")  # RFC 9112 §3.2: visible ASCII; anything else is percent-encoded
+_BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_HOST = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]*")  # RFC 3986 host [ ":" port ], or empty
+_MAX_LENGTH_DIGITS = 18  # a Content-Length up to 10**18 - 1 bytes; h11 stops at 20 digits
+# RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, the size in at most 16 hex digits (64 bits), nothing
+# before it, no space before the first ';'; extensions are token [ = token / quoted-string ].
+_QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
+_EXT = _TOKEN_CHARS + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN_CHARS + rb"|" + _QUOTED + rb"))?"
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[ \t]*" + _EXT + rb"(?:[ \t]*;[ \t]*" + _EXT + rb")*)?[ \t]*")
+_NOT_IN_TRAILERS = frozenset({"CONTENT_LENGTH", "TRANSFER_ENCODING", "HOST"})  # framing and routing
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -43,10 +58,12 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class HttpError(Exception):
     """A request the server refuses before the application sees it; the connection is then closed."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, expression: str | None = None, fhir: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.expression = expression  # the part of the request at fault: "target", "query", a header name
+        self.fhir = fhir  # the request was for /fhir: the refusal is an OperationOutcome
 
 
 class _Closed(Exception):
@@ -138,7 +155,7 @@ class Connection:
 
     def _read_head_bytes(self) -> bytes:
         # empty lines before a request line are tolerated (RFC 9112 §2.2): some clients end a body with one
-        buffer, start = self.buffer.lstrip(b"\r\n"), 0
+        buffer, start = _skip_empty_lines(self.buffer), 0
         while True:
             end = buffer.find(b"\r\n\r\n", start)
             if end >= 0 and end <= MAX_HEAD_BYTES:
@@ -149,13 +166,15 @@ class Connection:
                 if line_end < 0 or line_end > MAX_REQUEST_LINE_BYTES:
                     raise HttpError(414, "The request line is too long.")
                 raise HttpError(431, "The request headers are too large.")
+            if _BARE_LINE_END.search(buffer, max(0, start - 1)):  # at once: a CRLFCRLF may never come
+                raise HttpError(400, "The lines of a request head end with CRLF, not a bare CR or LF.")
             start = max(0, len(buffer) - 3)
             chunk = self._recv_head(buffer)
             if not chunk:
                 if buffer.strip():
                     raise HttpError(400, "The connection closed in the middle of a request.")
                 raise _Closed()
-            buffer = (buffer + chunk) if buffer else chunk.lstrip(b"\r\n")
+            buffer = _skip_empty_lines(buffer + chunk) if len(buffer) < 2 else buffer + chunk
 
     # -- parsing -----------------------------------------------------------------------------------
 
@@ -163,6 +182,8 @@ class Connection:
         request_line, _, header_block = head.partition(b"\r\n")
         if len(request_line) > MAX_REQUEST_LINE_BYTES:
             raise HttpError(414, "The request line is too long.")
+        if _CONTROL.search(head.replace(b"\r\n", b"")):
+            raise HttpError(400, "The request head holds a control character, or a CR or LF outside a line end.")
         parts = request_line.split(b" ")
         if len(parts) != 3:
             raise HttpError(400, "The request line must be: method, target and HTTP version.")
@@ -171,9 +192,20 @@ class Connection:
             if re.fullmatch(rb"HTTP/\d\.\d", version):
                 raise HttpError(505, "Only HTTP/1.1 and HTTP/1.0 are served.")
             raise HttpError(400, "The request line must end with the HTTP version.")
-        if not _TOKEN.match(method):
-            raise HttpError(400, "The request method is not a valid token.")
+        if not _TOKEN.fullmatch(method):
+            raise HttpError(400, "The request method is not a valid token.", expression="method")
+        if method.upper() != method:  # werkzeug would upper-case it: "get" is not GET
+            raise HttpError(501, "Request methods are case-sensitive; this one is not implemented.",
+                            expression="method")
         environ = self._base_environ(method.decode("ascii"), _origin_form(target), version.decode("ascii"))
+        try:
+            return self._parse_fields(environ, header_block, version)
+        except HttpError as exc:
+            exc.fhir = is_fhir_path(environ["PATH_INFO"])
+            raise
+
+    def _parse_fields(self, environ: dict[str, Any], header_block: bytes,
+                      version: bytes) -> tuple[dict[str, Any], Body, bool]:
         headers = _parse_headers(header_block)
         for name, value in headers.items():
             if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
@@ -181,6 +213,8 @@ class Connection:
             else:
                 environ["HTTP_" + name] = value
         body = self._body(environ, version == b"HTTP/1.1")
+        if version == b"HTTP/1.1" and "HTTP_HOST" not in environ:  # RFC 9112 §3.2
+            raise HttpError(400, "An HTTP/1.1 request must carry a Host header.", expression="Host")
         environ["wsgi.input"] = body
         connection = environ.get("HTTP_CONNECTION", "").lower()
         keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
@@ -214,8 +248,8 @@ class Connection:
             return Body(self, None, continue_first=http11 and expect == "100-continue")
         if length is None:
             return Body(self, 0)
-        if not length.isdigit() or not length.isascii():
-            raise HttpError(400, "Content-Length must be a single non-negative integer.")
+        if not length.isdigit() or not length.isascii() or len(length) > _MAX_LENGTH_DIGITS:
+            raise HttpError(400, "Content-Length must be a single non-negative integer.", expression="Content-Length")
         return Body(self, int(length), continue_first=http11 and expect == "100-continue" and int(length) > 0)
 
     # -- the application and the response ----------------------------------------------------------
@@ -277,9 +311,11 @@ class Connection:
 
     def _refuse(self, error: HttpError) -> None:
         reason = HTTPStatus(error.status).phrase
-        body = json.dumps({"title": reason, "status": error.status, "detail": error.message}).encode()
+        answer = error_response(error.status, _OUTCOME_CODES.get(error.status, "invalid"), error.message,
+                                fhir=error.fhir, expression=error.expression)
+        body = answer.get_data()
         head = (f"HTTP/1.1 {error.status} {reason}\r\nDate: {_http_date()}\r\n"
-                f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: {answer.content_type}\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n").encode("latin-1")
         with contextlib.suppress(OSError):
             self.sock.sendall(head + body)
@@ -307,6 +343,8 @@ class Connection:
                 return line
             if len(self.buffer) > MAX_REQUEST_LINE_BYTES:
                 raise HttpError(400, "A chunk-size line is too long.")
+            if _BARE_LINE_END.search(self.buffer):  # at once: the CRLF may never come
+                raise HttpError(400, "The lines of a chunked body end with CRLF, not a bare CR or LF.")
             self.recv_into_buffer()
 
     def send_continue(self) -> None:
@@ -381,18 +419,28 @@ class Body(io.RawIOBase):
         return data
 
     def _next_chunk(self) -> None:
-        size_field = self.connection.take_line().split(b";", 1)[0].strip()
-        try:
-            size = int(size_field, 16)
-        except ValueError:
-            raise HttpError(400, "A chunk size is not a hexadecimal number.") from None
-        if size < 0 or not size_field.isalnum():
-            raise HttpError(400, "A chunk size is not a hexadecimal number.")
+        line = self.connection.take_line()
+        found = _CHUNK_LINE.fullmatch(line)
+        if found is None:
+            raise HttpError(400, "A chunk-size line is not a hexadecimal size (at most 16 digits) and extensions.")
+        size = int(found.group(1), 16)
         if size == 0:
-            while self.connection.take_line() != b"":  # trailers, ignored
-                pass
+            self._read_trailers()
             self.finished = True
         self.chunk_left = size
+
+    def _read_trailers(self) -> None:
+        """The trailer section after the last chunk: well-formed fields, then ignored."""
+        total = 0
+        while line := self.connection.take_line():
+            total += len(line) + 2
+            if total > MAX_HEAD_BYTES:
+                raise HttpError(400, "The trailer section is too large.")
+            if _CONTROL.search(line):
+                raise HttpError(400, "A trailer field holds a control character.")
+            name, _ = _field(line)
+            if name in _NOT_IN_TRAILERS:
+                raise HttpError(400, "Framing and routing fields are not allowed in trailers.")
 
     def can_skip_rest(self) -> bool:
         """Whether what the app left unread can be skipped to keep the connection: a small, framed rest."""
@@ -424,9 +472,23 @@ def serve_connection(sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int]
     Connection(sock, peer, app, server, head_timeout=head_timeout).serve()
 
 
+def _skip_empty_lines(data: bytes) -> bytes:
+    """Without the empty lines (CRLF) before a request line (RFC 9112 §2.2); a lone CR or LF stays."""
+    while data[:2] == b"\r\n":
+        data = data[2:]
+    return data
+
+
 def _origin_form(target: bytes) -> tuple[str, str, str]:
-    """(raw target, PATH_INFO, QUERY_STRING) of a request target; absolute-form is reduced to its path."""
-    raw = target.decode("latin-1")
+    """(raw target, PATH_INFO, QUERY_STRING) of a request target; absolute-form is reduced to its path.
+
+    The target is visible ASCII (RFC 9112 §3.2) and what its percent-escapes encode is UTF-8 without
+    NUL, in the path and in the query: every route then reads its arguments without a decoding error.
+    PATH_INFO is the decoded path's bytes as latin-1 (PEP 3333); QUERY_STRING stays percent-encoded."""
+    if not _TARGET.fullmatch(target):
+        raise HttpError(400, "The request target must be visible ASCII characters; percent-encode the others.",
+                        expression="target", fhir=target.startswith(b"/fhir"))
+    raw = target.decode("ascii")
     if target.startswith((b"http://", b"https://")):
         after_scheme = target.split(b"//", 1)[1]
         slash = after_scheme.find(b"/")
@@ -436,7 +498,27 @@ def _origin_form(target: bytes) -> tuple[str, str, str]:
     elif not target.startswith(b"/"):
         raise HttpError(400, "The request target must be a path starting with '/'.")
     path, _, query = target.partition(b"?")
-    return raw, unquote_to_bytes(path).decode("latin-1"), query.decode("latin-1")
+    fhir = is_fhir_path(path.decode("ascii"))
+    if b"%" not in target:  # visible ASCII, nothing encoded: valid as it stands
+        return raw, path.decode("ascii"), query.decode("ascii")
+    decoded_path = _decoded(path, "path", fhir)
+    _decoded(query, "query", fhir)
+    return raw, decoded_path.decode("latin-1"), query.decode("ascii")
+
+
+def _decoded(part: bytes, name: str, fhir: bool) -> bytes:
+    """The bytes a path or query encodes; 400 if an escape is malformed or they are not UTF-8 text."""
+    if _BAD_PERCENT.search(part):
+        raise HttpError(400, f"The request {name} has a '%' that is not followed by two hexadecimal digits.",
+                        expression=name, fhir=fhir)
+    decoded = unquote_to_bytes(part)
+    try:
+        decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, f"The request {name} must encode UTF-8 text.", expression=name, fhir=fhir) from None
+    if b"\x00" in decoded:
+        raise HttpError(400, f"The request {name} must not encode a NUL character.", expression=name, fhir=fhir)
+    return decoded
 
 
 def _parse_headers(block: bytes) -> dict[str, str]:
@@ -445,23 +527,40 @@ def _parse_headers(block: bytes) -> dict[str, str]:
     if not block:
         return headers
     for line in block.split(b"\r\n"):
-        if line[:1] in (b" ", b"\t"):
-            raise HttpError(400, "Folded header lines are not allowed.")
-        name, colon, value = line.partition(b":")
-        if not colon or not _TOKEN.match(name):
-            raise HttpError(400, "A header line is not 'name: value'.")
-        if b"_" in name:  # Foo_Bar would pass for Foo-Bar once in the environ: dropped, as most servers do
+        key, text = _field(line)
+        if not key:  # Foo_Bar would pass for Foo-Bar once in the environ: dropped, as most servers do
             continue
-        key = name.decode("ascii").upper().replace("-", "_")
-        text = value.strip(b" \t").decode("latin-1")
         if key in headers:
+            if key == "HOST":  # RFC 9112 §3.2: which one would a proxy have used?
+                raise HttpError(400, "A request must not carry more than one Host header.", expression="Host")
             if key == "CONTENT_LENGTH" and headers[key] != text:
                 raise HttpError(400, "The request has conflicting Content-Length headers.")
             if key != "CONTENT_LENGTH":
                 headers[key] = f"{headers[key]}, {text}" if key != "COOKIE" else f"{headers[key]}; {text}"
             continue
         headers[key] = text
+    if "HOST" in headers and not _HOST.fullmatch(headers["HOST"]):
+        raise HttpError(400, "The Host header is not a host name or address with an optional port.",
+                        expression="Host")
     return headers
+
+
+def _field(line: bytes) -> tuple[str, str]:
+    """A header (or trailer) line as its WSGI name and its value; the name is empty for names with `_`.
+
+    The line holds no control character (the caller checked)."""
+    if line[:1] in (b" ", b"\t"):
+        raise HttpError(400, "Folded header lines are not allowed.")
+    name, colon, value = line.partition(b":")
+    if not colon or not _TOKEN.fullmatch(name):
+        raise HttpError(400, "A header line is not 'name: value'.")
+    if b"_" in name:
+        return "", ""
+    return name.decode("ascii").upper().replace("-", "_"), value.strip(b" \t").decode("latin-1")
+
+
+_OUTCOME_CODES = {408: "timeout", 413: "too-long", 414: "too-long", 431: "too-long", 417: "not-supported",
+                  501: "not-supported", 505: "not-supported"}
 
 
 def _says_close(headers: list[tuple[str, str]]) -> bool:
