@@ -112,7 +112,7 @@ class Platform:
                "MAILLAGE_ENV": "test"}
         self.platform = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--workers", str(workers)],
                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.token = DevIssuer(var_dir).mint(rpps=SENDER_RPPS, ttl_seconds=24 * 3600)
+        self.token = DevIssuer(var_dir).mint(rpps=SENDER_RPPS, ttl_seconds=3600)  # the lifetime cap
         wait_ready(self.base)
 
     def stop(self) -> None:

@@ -20,6 +20,9 @@ def mint_token(settings: Settings, *, rpps: str | None, finess: str | None, role
                             "issuer, so ask that issuer for a token.")
     if not (rpps or finess or service or ADMIN_ROLE in roles):
         raise Invalid("Say who the token is for: give --rpps, --finess, --service or --role admin.")
+    if ttl > settings.auth_max_token_lifetime_seconds:
+        raise Invalid(f"The platform refuses tokens living longer than {settings.auth_max_token_lifetime_seconds} "
+                      "seconds (MAILLAGE_AUTH_MAX_TOKEN_LIFETIME_SECONDS); ask for less with --ttl.")
     issuer = DevIssuer(settings.var_dir, issuer=settings.auth_issuer, audience=settings.auth_audience)
     return issuer.mint(rpps=rpps, finess=finess, roles=roles, service=service, ttl_seconds=ttl)
 

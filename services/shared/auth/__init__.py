@@ -1,11 +1,7 @@
 """Bearer-token authentication and the authorisation checks every entrypoint uses."""
-from services.shared.auth.authenticator import (
-    ALGORITHMS,
-    Authenticator,
-    authenticator_from_settings,
-)
+from services.shared.auth.authenticator import Authenticator, authenticator_from_settings
 from services.shared.auth.dev_issuer import DevIssuer
-from services.shared.auth.jwks import JwksProvider, RemoteJwks, StaticJwks, parse_jwks, thumbprint
+from services.shared.auth.jwks import ALGORITHMS, JwksProvider, RemoteJwks, StaticJwks, parse_jwks, thumbprint
 from services.shared.auth.principal import (
     ADMIN_ROLE,
     Principal,

@@ -16,6 +16,9 @@ from services.shared.errors import Unavailable
 from services.shared.logging import get_logger
 
 Fetch = Callable[[str, float], Mapping[str, Any]]
+# Asymmetric only: "none" forges trivially and HS* would let anyone holding the public key sign.
+ALGORITHMS = ("RS256", "PS256", "ES256", "ES384")
+_CURVE_ALGORITHMS = {"P-256": "ES256", "P-384": "ES384"}
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
 _MAX_JWKS_BYTES = 1_000_000
 log = get_logger(__name__)
@@ -35,16 +38,36 @@ def thumbprint(jwk: Mapping[str, Any]) -> str:
 
 
 def parse_jwks(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
-    """Signing keys by kid; encryption keys and key types PyJWT cannot use are skipped."""
+    """Signing keys by kid, each bound to the one algorithm tokens signed with it must use.
+
+    That algorithm is the key's ``alg`` when published, else follows from the key type (EC P-256:
+    ES256, P-384: ES384, RSA: RS256). Encryption keys, symmetric keys, algorithms outside
+    ``ALGORITHMS`` and an ``alg`` that contradicts the curve are skipped.
+    """
     keys: dict[str, jwt.PyJWK] = {}
-    for entry in jwks.get("keys", ()):
-        if not isinstance(entry, Mapping) or entry.get("use", "sig") != "sig" or "kid" not in entry:
+    entries = jwks.get("keys", ())
+    for entry in entries if isinstance(entries, list) else ():
+        if not isinstance(entry, Mapping) or entry.get("use", "sig") != "sig" or not isinstance(entry.get("kid"), str):
+            continue
+        algorithm = _algorithm_of(entry)
+        if algorithm is None:
             continue
         try:
-            keys[str(entry["kid"])] = jwt.PyJWK(dict(entry))
-        except jwt.PyJWTError:
+            keys[entry["kid"]] = jwt.PyJWK(dict(entry), algorithm)
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             continue  # one odd key must not hide the others
     return keys
+
+
+def _algorithm_of(entry: Mapping[str, Any]) -> str | None:
+    kty, published = entry.get("kty"), entry.get("alg")
+    if kty == "EC":
+        implied = _CURVE_ALGORITHMS.get(entry.get("crv"))  # type: ignore[arg-type]
+        return implied if published in (None, implied) else None
+    if kty == "RSA":
+        algorithm = published if published is not None else "RS256"
+        return algorithm if algorithm in ("RS256", "PS256") else None
+    return None
 
 
 class StaticJwks:

@@ -57,6 +57,8 @@ def test_service_and_establishment_tokens(app: typer.Typer, tmp_path: Path) -> N
     (["--finess", "12"], "A FINESS number has 9 letters or digits; '12' does not."),
     (["--role", "doctor"], "Say who the token is for: give --rpps, --finess, --service or --role admin."),
     (["--rpps", RPPS, "--ttl", "-5"], "The token lifetime must be a positive number of seconds, not -5."),
+    (["--rpps", RPPS, "--ttl", "3601"], "The platform refuses tokens living longer than 3600 seconds "
+                                        "(MAILLAGE_AUTH_MAX_TOKEN_LIFETIME_SECONDS); ask for less with --ttl."),
 ])
 def test_user_errors_are_one_sentence(app: typer.Typer, tmp_path: Path, args: list[str], sentence: str) -> None:
     code, out, err = run(app, [*args, "--var-dir", str(tmp_path)])

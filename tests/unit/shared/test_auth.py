@@ -36,6 +36,7 @@ from services.shared.settings import DEV_ISSUER, Settings, SettingsError
 RPPS = "10003498127"
 FINESS = "750712184"
 NOW = datetime.now(UTC)
+ACCEPTED_ONLY = "The token is not signed with an accepted algorithm (RS256, PS256, ES256, ES384)."
 
 
 @pytest.fixture
@@ -115,8 +116,9 @@ def test_wrong_audience(issuer: DevIssuer, auth: Authenticator) -> None:
 def test_unknown_signing_key(tmp_path: Path, auth: Authenticator) -> None:
     stranger = DevIssuer(tmp_path / "stranger")
     kid = stranger.jwks()["keys"][0]["kid"]
+    assert kid not in auth.jwks_provider._keys  # type: ignore[attr-defined]
     message = refusal(auth, bearer(stranger.mint(rpps=RPPS)))
-    assert message == f"The token is signed with key {kid!r}, which the issuer does not publish."
+    assert message == "The token is signed with a key the issuer does not publish."
 
 
 def test_bad_signature(issuer: DevIssuer, auth: Authenticator) -> None:
@@ -143,13 +145,13 @@ def _claims(**extra: Any) -> dict[str, Any]:
 
 def test_alg_none_is_refused(issuer: DevIssuer, auth: Authenticator) -> None:
     token = jwt.encode(_claims(rpps=RPPS), "", algorithm="none")
-    assert refusal(auth, bearer(token)) == "The token is signed with 'none'; only RS256 and ES256 are accepted."
+    assert refusal(auth, bearer(token)) == ACCEPTED_ONLY
 
 
 def test_hs256_is_refused_even_when_keyed_with_the_public_key(issuer: DevIssuer, auth: Authenticator) -> None:
     public = issuer.jwks()["keys"][0]  # public, so an HMAC keyed with it could be forged by anyone
     token = jwt.encode(_claims(rpps=RPPS), public["x"], algorithm="HS256", headers={"kid": public["kid"]})
-    assert refusal(auth, bearer(token)) == "The token is signed with 'HS256'; only RS256 and ES256 are accepted."
+    assert refusal(auth, bearer(token)) == ACCEPTED_ONLY
 
 
 @dataclass
@@ -304,8 +306,8 @@ def test_remote_jwks_refetches_once_on_an_unknown_kid(tmp_path: Path, jwks_serve
     assert auth.authenticate(bearer(new.mint(rpps=RPPS))).rpps == RPPS
     assert jwks_server.requests == 2
 
-    assert "which the issuer does not publish" in refusal(auth, bearer(forged.mint(rpps=RPPS)))
-    assert "which the issuer does not publish" in refusal(auth, bearer(forged.mint(rpps=RPPS)))
+    assert "a key the issuer does not publish" in refusal(auth, bearer(forged.mint(rpps=RPPS)))
+    assert "a key the issuer does not publish" in refusal(auth, bearer(forged.mint(rpps=RPPS)))
     assert jwks_server.requests == 2  # unknown kids right after a refetch are not fetched again
 
     clock.now += 31
