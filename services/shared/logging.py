@@ -239,6 +239,8 @@ def configure_logging(service: str, settings: Settings) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.PositionalArgumentsFormatter(),
+        # fields a standard-library call passes as ``extra`` (the access line's), redacted like the rest
+        structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_identity,
         structlog.processors.StackInfoRenderer(),

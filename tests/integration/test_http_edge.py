@@ -303,3 +303,55 @@ def test_two_services_declaring_one_route_fail_to_start(tmp_path):
     finally:
         runner.kill()
     eventlet.listen(("127.0.0.1", port), reuse_port=False).close()  # the half-started one let go too
+
+
+def _access_lines(caplog) -> list[logging.LogRecord]:
+    return [record for record in caplog.records if record.name == "maillage.access"]
+
+
+def test_each_request_writes_one_access_line_with_the_route_template(client, caplog):
+    with caplog.at_level(logging.INFO):
+        response = client.get("/fhir/Practitioner", params={"name": "Dupont", "identifier": "279035121518989"})
+    (line,) = _access_lines(caplog)
+    assert (line.method, line.route, line.status, line.error) == ("GET", "/fhir/Practitioner", 200, None)
+    assert isinstance(line.duration_ms, float)
+    assert line.request_id == response.headers["x-request-id"] and len(line.request_id) == 32
+    server_side = [record for record in caplog.records if not record.name.startswith(("httpx", "httpcore"))]
+    logged = " ".join(f"{record.getMessage()} {vars(record)}" for record in server_side)
+    assert "Dupont" not in logged and "279035121518989" not in logged  # no query values, no raw path
+
+
+def test_a_client_error_logs_one_line_without_a_traceback(client, caplog):
+    with caplog.at_level(logging.DEBUG):
+        response = client.get("/fhir/Practitioner", params={"name": "forbidden"})
+    assert response.status_code == 403
+    assert not [record for record in caplog.records if record.exc_info]
+    assert not [record for record in caplog.records if record.levelno >= logging.WARNING]
+    (line,) = _access_lines(caplog)
+    assert (line.status, line.error) == (403, "Forbidden")
+
+
+def test_the_access_line_of_a_500_points_to_the_one_traceback(client, caplog):
+    with caplog.at_level(logging.INFO):
+        response = client.get("/fhir/Practitioner", params={"name": "boom"})
+    assert response.status_code == 500
+    tracebacks = [record for record in caplog.records if record.exc_info]
+    assert len(tracebacks) == 1 and tracebacks[0].name == "services.shared.web.responses"  # not nameko's too
+    assert _access_lines(caplog)[0].error == "RuntimeError"
+
+
+@pytest.mark.parametrize("sent, kept", [("abc-123.x:y", True), ("a b", False), ("x" * 65, False), ("é", False)])
+def test_a_request_id_is_the_callers_only_when_it_is_a_plain_token(client, caplog, sent, kept):
+    with caplog.at_level(logging.INFO):
+        response = client.get("/api/v1/ping", headers={"X-Request-Id": sent.encode()})
+    answered = response.headers["x-request-id"]
+    assert (answered == sent) is kept and _access_lines(caplog)[0].request_id == answered
+    if not kept:
+        assert len(answered) == 32 and int(answered, 16) >= 0
+
+
+def test_unmatched_paths_are_logged_as_unmatched(edge, caplog):
+    with caplog.at_level(logging.INFO), httpx.Client(base_url=edge[0]) as client:
+        client.get("/api/v1/mailboxes/x%0A2001-01-01T00:00:00Z%20%5Berror%5D%20forged")
+    (line,) = _access_lines(caplog)
+    assert (line.route, line.status) == ("unmatched", 404) and "forged" not in line.getMessage()

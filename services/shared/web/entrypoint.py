@@ -1,6 +1,7 @@
 """The @http entrypoint: bounds the body, authenticates, runs a worker and maps its result or error."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from functools import partial
@@ -22,11 +23,25 @@ from services.shared.web.responses import (
     is_fhir_path,
     json_response,
 )
-from services.shared.web.server import EdgeRequest, SharedWebServer
+from services.shared.web.server import ERROR_KEY, EdgeRequest, SharedWebServer
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MAX_BODY = 1_048_576
 _NOT_TOKEN_CHARS = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # RFC 6750 error_description charset
+
+
+class _OneLinePerHttpError(logging.Filter):
+    """nameko logs every failed worker with its traceback (~20 lines for a 400). For HTTP entrypoints
+    the edge already writes one access line per request (with the error's type), and the traceback
+    of an unexpected error once, under the error id quoted to the caller (``internal_error``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg not in _WORKER_FAILED or not record.args or not isinstance(record.args, tuple):
+            return True
+        return not isinstance(getattr(record.args[0], "entrypoint", None), HttpEntrypoint)
+
+
+_WORKER_FAILED = frozenset({"(expected) error handling worker %s: %s", "error handling worker %s: %s"})
 
 
 class HttpEntrypoint(HttpRequestHandler):
@@ -64,6 +79,7 @@ class HttpEntrypoint(HttpRequestHandler):
             )
             return self.response_from_result(event.wait())
         except Exception as exc:  # noqa: BLE001 - mapped to a status below, unknown ones to a logged 500
+            request.environ[ERROR_KEY] = type(exc).__name__
             return self.response_from_exception(exc)
 
     def check_signature(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -140,3 +156,6 @@ def http(
         expected_exceptions=expected_exceptions,
     )
     return decorator
+
+
+logging.getLogger("nameko.containers").addFilter(_OneLinePerHttpError())

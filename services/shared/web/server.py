@@ -5,6 +5,7 @@ import logging
 import re
 import socket
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -43,6 +44,11 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 IDLE_TIMEOUT_SECONDS = 75
 _PLACEHOLDER = re.compile(r"<[^>]*>")
 UNMATCHED = "unmatched"  # the route label of 404s, so scanners cannot blow up label cardinality
+REQUEST_ID_KEY = "maillage.request_id"  # in the WSGI environ: the id the access line and X-Request-Id carry
+ERROR_KEY = "maillage.error"  # in the WSGI environ: the type of the error an answer reports, for the access line
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# One line per request (MAILLAGE_HTTP_ACCESS_LOG=off, or this logger's level, silences it).
+_access_log = logging.getLogger("maillage.access")
 
 
 class EdgeRequest(Request):
@@ -55,7 +61,8 @@ class EdgeRequest(Request):
 class RoutingApp:
     """The WSGI app: matches against the live set of routes, rebuilt when one (un)registers."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
         self._providers: list[Any] = []
         self._map: Map | None = None
         self._static: dict[str, list[Rule]] = {}  # rules without placeholders, by path
@@ -115,10 +122,23 @@ class RoutingApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = EdgeRequest(environ, shallow=True)  # the entrypoint unsets shallow once it takes the body
         started = time.perf_counter()
+        request_id = environ.get("HTTP_X_REQUEST_ID", "")
+        if not _REQUEST_ID.fullmatch(request_id):  # the caller's own id when it is a plain token, else ours
+            request_id = uuid.uuid4().hex
+        environ[REQUEST_ID_KEY] = request_id
         route, response = self._dispatch(request)
         method = request.method if request.method in _METHODS else "OTHER"
+        elapsed = time.perf_counter() - started
         REQUESTS.labels(method, route, str(response.status_code)).inc()
-        LATENCY.labels(method, route).observe(time.perf_counter() - started)
+        LATENCY.labels(method, route).observe(elapsed)
+        response.headers["X-Request-Id"] = request_id
+        if self.settings.http_access_log and _access_log.isEnabledFor(logging.INFO):
+            # the route template, never the path or the query: both may carry identifiers (?identifier=<INS>)
+            _access_log.info("http request", extra={
+                "method": method, "route": route, "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 1), "request_id": request_id,
+                "error": environ.get(ERROR_KEY),
+            })
         return response(environ, start_response)
 
     def _dispatch(self, request: EdgeRequest) -> tuple[str, Response]:
@@ -181,7 +201,7 @@ class Listener:
         self.address = address
         self.settings = settings
         self.users = 0
-        self.app = RoutingApp()
+        self.app = RoutingApp(settings)
         self.authenticator: Any = None
         self._sock: Any = None
         self._serving = False

@@ -235,3 +235,12 @@ def test_escaping_keeps_ordinary_text() -> None:
         assert escape_text(text) == text
     assert escape_text("a\nb\tc\x00d\u2028e") == "a\\nb\\tc\\x00d\\u2028e"
     assert escape_text("abcdef", limit=3) == "abc…[3 more characters]"
+
+
+def test_standard_library_extras_become_fields_and_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("directory", Settings(log_format="json"))
+    logging.getLogger("maillage.access").info("http request", extra={
+        "method": "GET", "route": "/fhir/Practitioner", "status": 200, "request_id": "a\nb", "family": "Dupont"})
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert (line["method"], line["route"], line["status"]) == ("GET", "/fhir/Practitioner", 200)
+    assert (line["request_id"], line["family"]) == ("a\\nb", "[redacted]")
