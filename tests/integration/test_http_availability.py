@@ -32,6 +32,11 @@ class AvailabilityEdge:
     def ping(self, request):
         return {"pong": True}
 
+    @http("POST", "/api/v1/upload", public=True, max_body_bytes=1 << 20)
+    def upload(self, request):
+        released.wait()  # holds its body until the test lets it go
+        return {"size": len(request.get_data())}
+
     @http("GET", "/api/v1/hold", public=True)
     def hold(self, request):
         released.wait()  # a request that stays in the application until the test lets it go
@@ -168,6 +173,33 @@ def test_when_every_connection_is_busy_new_ones_get_503_and_accept_goes_on(tmp_p
         released.send()
         assert [holder.wait().status_code for holder in holders] == [200, 200]
         assert httpx.get(f"{base}/api/v1/ping", timeout=60).status_code == 200
+    finally:
+        if not released.ready():
+            released.send()
+        runner.kill()
+
+
+def test_request_bodies_beyond_the_process_budget_get_503_with_retry_after(tmp_path):
+    global released
+    released = Event()
+    runner, base, _ = start(tmp_path, http_body_budget_bytes=(5 << 20) // 2)  # room for two bodies of 1 MiB
+    body = b"x" * (1 << 20)
+    try:
+        holders = [eventlet.spawn(httpx.post, f"{base}/api/v1/upload", content=body, timeout=60) for _ in range(2)]
+        eventlet.sleep(0.5)  # both bodies are read and held
+        refused = httpx.post(f"{base}/api/v1/upload", content=body, timeout=60)
+        assert (refused.status_code, refused.headers["retry-after"]) == (503, "1")
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["detail"] == "The server holds too many request bodies right now; retry shortly."
+        chunked = httpx.post(f"{base}/api/v1/upload", content=iter([body[:4096]] * 256), timeout=60)
+        assert chunked.status_code == 503  # a chunked body counts as it arrives, all the same
+        small = eventlet.spawn(httpx.post, f"{base}/api/v1/upload", content=b"y" * 1000, timeout=60)  # fits
+        released.send()
+        assert [holder.wait().json() for holder in holders] == [{"size": 1 << 20}] * 2
+        assert small.wait().json() == {"size": 1000}
+        # once answered, the bodies' bytes are given back
+        assert httpx.post(f"{base}/api/v1/upload", content=body, timeout=60).json() == {"size": 1 << 20}
+        assert httpx.post(f"{base}/api/v1/upload", content=body, timeout=60).json() == {"size": 1 << 20}
     finally:
         if not released.ready():
             released.send()

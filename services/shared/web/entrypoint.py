@@ -1,6 +1,7 @@
 """The @http entrypoint: bounds the body, authenticates, runs a worker and maps its result or error."""
 from __future__ import annotations
 
+import io
 import logging
 import re
 from collections.abc import Callable
@@ -10,7 +11,6 @@ from typing import Any, TypeVar
 from eventlet.event import Event
 from nameko.exceptions import BadRequest, ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from services.shared.errors import MaillageError, TooLarge, Unauthorized, Unavailable
@@ -28,6 +28,15 @@ from services.shared.web.server import ERROR_KEY, EdgeRequest, SharedWebServer
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_MAX_BODY = 1_048_576
 _NOT_TOKEN_CHARS = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')  # RFC 6750 error_description charset
+
+
+_PIECE_BYTES = 64 * 1024
+
+
+class BodiesOverBudget(Unavailable):
+    """The process already holds MAILLAGE_HTTP_BODY_BUDGET_BYTES of request bodies (HTTP 503)."""
+
+    retry_after = 1
 
 
 class _OneLinePerHttpError(logging.Filter):
@@ -68,8 +77,9 @@ class HttpEntrypoint(HttpRequestHandler):
         self._bindable: set[tuple[int, tuple[str, ...]]] = set()  # argument shapes the method was seen to accept
 
     def handle_request(self, request: EdgeRequest) -> Response:
+        held = [0]  # bytes of the body taken from the process's budget, given back once answered
         try:
-            self._admit(request)
+            self._admit(request, held)
             args, kwargs = self.get_entrypoint_parameters(request)
             self.check_signature(args, kwargs)
             event = Event()
@@ -81,6 +91,10 @@ class HttpEntrypoint(HttpRequestHandler):
         except Exception as exc:  # noqa: BLE001 - mapped to a status below, unknown ones to a logged 500
             request.environ[ERROR_KEY] = type(exc).__name__
             return self.response_from_exception(exc)
+        finally:
+            budget = self.server.body_budget
+            if budget is not None and held[0]:
+                budget.give_back(held[0])
 
     def check_signature(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """nameko's check (``inspect.getcallargs``, tens of microseconds) once per shape of arguments:
@@ -90,23 +104,39 @@ class HttpEntrypoint(HttpRequestHandler):
             super().check_signature(args, kwargs)
             self._bindable.add(shape)
 
-    def _admit(self, request: EdgeRequest) -> None:
-        """Reject before a worker is spent: a declared oversize body, a bad token, then an actual oversize body."""
+    def _admit(self, request: EdgeRequest, held: list[int]) -> None:
+        """Reject before a worker is spent: a declared oversize body, a bad token, then an actual
+        oversize body, or one the process has no room to hold right now."""
         limit = self.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             raise TooLarge(f"The request body is larger than the {limit} bytes this endpoint accepts.")
         request.principal = None if self.public else self._authenticator().authenticate(
             request.headers.get("Authorization")
         )
+        self._read_body(request, limit, held)  # read now, before a worker is spent
         request.shallow = False
-        # werkzeug stops a chunked body quietly at the cap: one byte more tells "exactly full" from "too big"
-        request.max_content_length = limit + 1
-        try:
-            too_large = len(request.get_data(cache=True)) > limit  # read now, before a worker is spent
-        except RequestEntityTooLarge:
-            too_large = True
-        if too_large:
-            raise TooLarge(f"The request body is larger than the {limit} bytes this endpoint accepts.")
+
+    def _read_body(self, request: EdgeRequest, limit: int, held: list[int]) -> None:
+        """The whole body into memory, each piece taken from the process's body budget as it arrives
+        (a slow sender holds only what it sent); then werkzeug reads it from there."""
+        budget = self.server.body_budget
+        stream, parts, size = request.environ["wsgi.input"], [], 0
+        while True:
+            piece = stream.read(min(_PIECE_BYTES, limit + 1 - size))  # one byte more tells full from too big
+            if not piece:
+                break
+            size += len(piece)
+            if size > limit:
+                raise TooLarge(f"The request body is larger than the {limit} bytes this endpoint accepts.")
+            if budget is not None:
+                if not budget.take(len(piece)):
+                    raise BodiesOverBudget("The server holds too many request bodies right now; retry shortly.")
+                held[0] += len(piece)
+            parts.append(piece)
+        body = b"".join(parts)
+        request.environ["wsgi.input"] = io.BytesIO(body)
+        request.environ["CONTENT_LENGTH"] = str(len(body))
+        request.environ.pop("HTTP_TRANSFER_ENCODING", None)
 
     def _authenticator(self) -> Any:
         authenticator = self.server.authenticator
@@ -130,6 +160,8 @@ class HttpEntrypoint(HttpRequestHandler):
     def response_from_exception(self, exc: BaseException) -> Response:
         if isinstance(exc, MaillageError):
             headers = {"WWW-Authenticate": bearer_challenge(exc.message)} if isinstance(exc, Unauthorized) else None
+            if isinstance(exc, Unavailable):
+                headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
             return error_response(
                 exc.status, exc.code, exc.message, fhir=self.is_fhir, expression=exc.expression, headers=headers
             )

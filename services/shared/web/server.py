@@ -194,6 +194,24 @@ def _name(provider: Any) -> str:
     return f"{getattr(container, 'service_name', '?')}.{getattr(provider, 'method_name', '?')}"
 
 
+class BodyBudget:
+    """The bytes of request bodies a process holds at once: an entrypoint takes each piece it reads
+    from it, and gives all back once the request is answered. Green threads share one OS thread."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.capacity:
+            return False
+        self.used += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        self.used -= size
+
+
 class Listener:
     """The socket, accept loop and live route set for one bind address, refcounted by containers."""
 
@@ -202,6 +220,7 @@ class Listener:
         self.settings = settings
         self.users = 0
         self.app = RoutingApp(settings)
+        self.body_budget = BodyBudget(settings.http_body_budget_bytes)
         self.authenticator: Any = None
         self._sock: Any = None
         self._serving = False
@@ -374,6 +393,11 @@ class SharedWebServer(WebServer):
     def authenticator(self) -> Any:
         """The listener's Authenticator, None outside setup()..stop()."""
         return self._listener.authenticator if self._listener is not None else None
+
+    @property
+    def body_budget(self) -> BodyBudget | None:
+        """The listener's budget for buffered request bodies, None outside setup()..stop()."""
+        return self._listener.body_budget if self._listener is not None else None
 
     def setup(self) -> None:
         self.settings = settings_of(self.container)
