@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.messaging.domain.limits import MIB, Limits
-from services.shared.settings import Settings, SettingsError
-
-PLATFORM_ADDRESS = "ne-pas-repondre@maillage.mssante.fr"
+from services.shared.settings import PLATFORM_ADDRESS, Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def read_messaging_settings(platform: Settings, env: Mapping[str, str] | None = 
     if attachments > 20 * MIB:
         raise SettingsError("MAILLAGE_MESSAGING_MAX_ATTACHMENTS_MB cannot exceed 20 (the HTTP body limit).")
     return MessagingSettings(
-        platform_address=env.get("MAILLAGE_MESSAGING_PLATFORM_ADDRESS", PLATFORM_ADDRESS).lower(),
+        platform_address=env.get("MAILLAGE_MESSAGING_PLATFORM_ADDRESS", platform.platform_address).strip().lower(),
         operator_cert=cert, operator_key=key, operator_chain=_path(env, "MAILLAGE_MESSAGING_OPERATOR_CHAIN"),
         operator_key_password=env.get("MAILLAGE_MESSAGING_OPERATOR_KEY_PASSWORD") or None,
         trust_anchors=_path(env, "MAILLAGE_MESSAGING_TRUST_ANCHORS"),

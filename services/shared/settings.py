@@ -9,6 +9,8 @@ from pathlib import Path
 
 SERVICES = ("directory", "messaging", "dmp_bridge", "coordination", "gateway")
 DEV_ISSUER = "https://auth.maillage.localhost/dev"
+PLATFORM_ADDRESS = "ne-pas-repondre@maillage.mssante.fr"  # the platform's own sender (notices, account kits)
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 
 
 class SettingsError(ValueError):
@@ -42,6 +44,8 @@ class Settings:
     relay_gather_ms: int = 10
     relay_lease_seconds: int = 15
     service_database_urls: Mapping[str, str] = field(default_factory=dict)
+    platform_address: str = PLATFORM_ADDRESS
+    messaging_domains: tuple[str, ...] = ("maillage.mssante.fr",)  # where new mailboxes may be created
 
     @property
     def production(self) -> bool:
@@ -91,6 +95,18 @@ def _delays(env: Mapping[str, str], name: str, default: tuple[int, ...]) -> tupl
         raise SettingsError(f"{name} must be comma-separated milliseconds, not {raw!r}.") from None
 
 
+def _domains(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """Comma-separated mail domains, in lower case; the platform address's domain when unset."""
+    raw = env.get(name) or default
+    domains = tuple(dict.fromkeys(part.strip().lower().rstrip(".") for part in raw.split(",") if part.strip()))
+    for domain in domains:
+        if not _DOMAIN.fullmatch(domain):
+            raise SettingsError(f"{name} must be comma-separated mail domains, not {raw!r}.")
+    if not domains:
+        raise SettingsError(f"{name} must name at least one mail domain.")
+    return domains
+
+
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -121,6 +137,9 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         for key, value in env.items()
         if key.startswith("MAILLAGE_") and key.endswith("_DATABASE_URL") and value
     }
+    platform_address = env.get("MAILLAGE_MESSAGING_PLATFORM_ADDRESS", PLATFORM_ADDRESS).strip().lower()
+    if "@" not in platform_address or not _DOMAIN.fullmatch(platform_address.rpartition("@")[2]):
+        raise SettingsError(f"MAILLAGE_MESSAGING_PLATFORM_ADDRESS must be a mail address, not {platform_address!r}.")
     settings = Settings(
         environment=environment,
         amqp_uri=env.get("AMQP_URI", Settings.amqp_uri),
@@ -148,6 +167,8 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         relay_idle_ms=_int(env, "MAILLAGE_RELAY_IDLE_MS", Settings.relay_idle_ms),
         relay_gather_ms=_int(env, "MAILLAGE_RELAY_GATHER_MS", Settings.relay_gather_ms),
         service_database_urls=per_service,
+        platform_address=platform_address,
+        messaging_domains=_domains(env, "MAILLAGE_MESSAGING_DOMAINS", platform_address.rpartition("@")[2]),
     )
     if settings.production and settings.auth_issuer == DEV_ISSUER:
         raise SettingsError("MAILLAGE_AUTH_ISSUER must name the production issuer when MAILLAGE_ENV=production.")

@@ -7,13 +7,12 @@ from datetime import datetime
 
 from services.directory.domain.errors import NameMismatch
 from services.directory.domain.identifiers import check_rpps
+from services.directory.domain.mailboxes import check_mailbox_address
 from services.directory.domain.names import normalise
 from services.shared.errors import Invalid
 
 CIVILITIES = {"M": "M", "M.": "M", "MONSIEUR": "M", "MME": "MME", "MADAME": "MME"}
 TITLES = {"DR": "Dr", "PR": "Pr"}
-_MAILBOX = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                      r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 _PHONE_NOISE = str.maketrans("", "", " .-()")
 _POSTAL_CODE = re.compile(r"\d{5}")
 
@@ -68,6 +67,7 @@ class Enrolment:
     enrolled_at: datetime
     enrolled_by: str
     certificate_fingerprint: str | None = None
+    kit_held: bool = False  # the account kit waits for a certificate of the mailbox
 
 
 def _required(value: str, field: str) -> str:
@@ -82,15 +82,6 @@ def check_civility(value: str) -> str:
     if civility is None:
         raise Invalid("'civility' must be M (Monsieur) or MME (Madame).", expression="civility")
     return civility
-
-
-def check_mailbox_address(value: str, field: str = "mailbox") -> str:
-    """A mailbox address in lower case, e.g. ``prenom.nom@medecin.mssante.fr``."""
-    address = value.strip().lower()
-    if len(address) > 254 or not _MAILBOX.fullmatch(address):
-        raise Invalid(f"'{field}' must be a mailbox address such as prenom.nom@medecin.mssante.fr.",
-                      expression=field)
-    return address
 
 
 def check_phone(value: str, field: str) -> str:
