@@ -250,3 +250,155 @@ def test_a_client_that_closes_between_requests_ends_the_connection_quietly(serve
     client.sock.close()
     eventlet.sleep(0.05)
     assert len(seen) == 1
+
+
+# -- what h11 refuses, the server refuses (issue 9); tests/unit/shared/test_http11_differential.py generates more
+
+HEAD_OK = b"Host: t\r\n"
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "words"), [
+    # a bare LF in a value would end the line for a proxy that reads LF alone: the body boundary moves
+    (b"POST / HTTP/1.1\r\nHost: t\r\nX: a\nContent-Length: 40\r\nContent-Length: 0\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\rContent-Length: 40\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX\x00: a\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX: \x7f\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX: \x1b[31m\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\n\x00\r\n\r\n", 400, "control"),
+    (b"GET / HTTP/1.1\r\nHost: t\r\nX : a\r\n\r\n", 400, "name: value"),
+    (b"GET / HTTP/1.1\r\n\r\n", 400, "Host"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400, "more than one Host"),
+    (b"GET / HTTP/1.1\r\nHost: a/b@c\r\n\r\n", 400, "Host"),
+    (b"get / HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 501, "case-sensitive"),
+    (b"Get / HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 501, "case-sensitive"),
+    (b"GET\t/ HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "request line"),
+    (b"GET / HTTP/1.1 \r\n" + HEAD_OK + b"\r\n", 400, "request line"),
+    (b"GET  / HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "request line"),
+    (b"\rGET / HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "CR or LF"),
+    (b"\nGET / HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "CR or LF"),
+    (b"POST / HTTP/1.1\r\n" + HEAD_OK + b"Content-Length: 0000000000000000005\r\n\r\n", 400, "Content-Length"),
+    (b"POST / HTTP/1.1\r\n" + HEAD_OK + b"Content-Length: 5, 5\r\n\r\n", 400, "Content-Length"),
+    (b"POST / HTTP/1.1\r\n" + HEAD_OK + b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+     501, "chunked"),
+    # the request target: visible ASCII only, escapes that encode UTF-8 text (issue 9, defect 4)
+    (b"GET /\xff HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "visible ASCII"),
+    (b"GET /?name=\xc3\xa9 HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "visible ASCII"),
+    (b"GET /?name=%ff HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "UTF-8"),
+    (b"GET /?name=%C0%AF HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "UTF-8"),  # overlong '/'
+    (b"GET /?name=%ED%A0%80 HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "UTF-8"),  # a surrogate
+    (b"GET /?name=%E9t%E9 HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "UTF-8"),  # latin-1, not UTF-8
+    (b"GET /x%ff HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "path must encode UTF-8"),
+    (b"GET /?name=%00 HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "NUL"),
+    (b"GET /?name=100% HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "'%'"),
+    (b"GET /?name=%zz HTTP/1.1\r\n" + HEAD_OK + b"\r\n", 400, "'%'"),
+])
+def test_what_h11_refuses_is_refused_before_the_app_runs(server, request_bytes, status, words) -> None:
+    client = Client(server)
+    client.send(request_bytes)
+    answer_status, headers, body = client.response()
+    assert answer_status == status
+    assert headers["connection"] == "close" and headers["content-type"] == "application/problem+json"
+    assert words in json.loads(body)["detail"]
+    assert seen == []
+    assert client.closed()
+
+
+@pytest.mark.parametrize("target", [b"/fhir/Practitioner?family=%ff", b"/fhir/Practitioner?family=\xff",
+                                    b"/fhir?x=%00", b"/fhir/metadata%ff"])
+def test_refusals_under_fhir_are_operation_outcomes(server, target) -> None:
+    client = Client(server)
+    client.send(b"GET " + target + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+    status, headers, body = client.response()
+    assert (status, headers["content-type"]) == (400, "application/fhir+json; charset=utf-8")
+    issue = json.loads(body)["issue"][0]
+    assert issue["severity"] == "error" and issue["code"] == "invalid"
+    assert issue["expression"][0] in ("target", "query", "path")
+    assert seen == []
+
+
+def test_a_fhir_request_without_host_is_refused_as_an_operation_outcome(server) -> None:
+    client = Client(server)
+    client.send(b"GET /fhir/Practitioner HTTP/1.1\r\n\r\n")
+    status, headers, body = client.response()
+    assert (status, headers["content-type"]) == (400, "application/fhir+json; charset=utf-8")
+    assert json.loads(body)["issue"][0]["expression"] == ["Host"]
+
+
+def test_text_encoded_as_utf_8_reaches_the_app(server) -> None:
+    client = Client(server)
+    client.send(b"GET /fhir/Practitioner?family=%C3%A9l%C3%A9a&given=a+b HTTP/1.1\r\nHost: t\r\n\r\n"
+                b"GET /echo HTTP/1.0\r\n\r\n")  # HTTP/1.0 needs no Host
+    assert client.response()[0] == client.response()[0] == 200
+    assert seen[0]["query"] == "family=%C3%A9l%C3%A9a&given=a+b"
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GET / HTTP/1.1\nHost: t\n\n",  # LF alone everywhere: would wait for a CRLFCRLF until the idle timeout
+    b"GET / HTTP/1.1\r\nHost: t\n\n",
+    b"GET / HTTP/1.1\rHost: t\r\r",
+])
+def test_bare_line_ends_get_a_400_at_once_not_a_hang(server, request_bytes) -> None:
+    client = Client(server)
+    client.send(request_bytes)  # the connection stays open: the answer is not waiting for the end of the stream
+    status, headers, body = client.response()
+    assert (status, headers["connection"]) == (400, "close")
+    assert "bare CR or LF" in json.loads(body)["detail"]
+    assert seen == []
+
+
+def chunked(chunks: bytes) -> bytes:
+    return b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks
+
+
+@pytest.mark.parametrize("chunks", [
+    b"0x5\r\nhello\r\n0\r\n\r\n",
+    b" 5\r\nhello\r\n0\r\n\r\n",
+    b"+5\r\nhello\r\n0\r\n\r\n",
+    b"-5\r\nhello\r\n0\r\n\r\n",
+    b"5_\r\nhello\r\n0\r\n\r\n",
+    b"5 ;a=b\r\nhello\r\n0\r\n\r\n",
+    b"\xef\xbc\x95\r\nhello\r\n0\r\n\r\n",  # a fullwidth digit 5
+    b"00000000000000005\r\nhello\r\n0\r\n\r\n",  # 17 digits
+    b"5;a=\x00\r\nhello\r\n0\r\n\r\n",
+    b"5;a\rb\r\nhello\r\n0\r\n\r\n",
+    b"5;a\nb\r\nhello\r\n0\r\n\r\n",
+    b"5;a=\"unterminated\r\nhello\r\n0\r\n\r\n",
+    b"5;=b\r\nhello\r\n0\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nX-T: a\x00b\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nX-T: a\nb\r\n\r\n",
+    b"5\r\nhello\r\n0\r\n folded\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nno colon\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nContent-Length: 5\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nTransfer-Encoding: gzip\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nHost: other\r\n\r\n",
+])
+def test_malformed_chunked_bodies_and_trailers_are_the_clients_error(server, chunks) -> None:
+    client = Client(server)
+    client.send(chunked(chunks))
+    status, headers, body = client.response()
+    assert (status, headers["connection"]) == (400, "close")
+    assert b"hello" not in body and client.closed()
+
+
+@pytest.mark.parametrize("tail", [b"5\r\nhello\n", b"5\r\nhello\r\n0\n", b"5\r\nhello\r\n0\r\nX-T: 1\n"])
+def test_a_bare_lf_in_a_chunked_body_is_refused_at_once(server, tail) -> None:
+    client = Client(server)
+    client.send(chunked(tail))  # nothing follows: without the check this waits for a CRLF until the timeout
+    status, _, body = client.response()
+    assert status == 400 and b"bare CR or LF" in body
+
+
+@pytest.mark.parametrize("chunks", [
+    b"05\r\nhello\r\n0\r\n\r\n",
+    b"5;a=b;c;d=\"q \\\" x\"\r\nhello\r\n0\r\n\r\n",
+    b"5 \r\nhello\r\n00\r\n\r\n",
+    b"5\r\nhello\r\n0\r\nX-Checksum: 12\r\nX-Other: a b\r\n\r\n",
+    b"000000000000005\r\nhello\r\n0;last\r\n\r\n",
+])
+def test_well_formed_chunked_bodies_are_read(server, chunks) -> None:
+    client = Client(server)
+    client.send(chunked(chunks) + post("/echo", b"next"))
+    assert client.response()[:3:2] == (200, b"hello")
+    assert client.response()[2] == b"next"
