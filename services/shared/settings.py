@@ -43,6 +43,7 @@ class Settings:
     relay_idle_ms: int = 50
     relay_gather_ms: int = 10
     relay_lease_seconds: int = 15
+    search_timeout_ms: int = 1000  # one directory search (FHIR): past it, 503 too-costly
     service_database_urls: Mapping[str, str] = field(default_factory=dict)
     platform_address: str = PLATFORM_ADDRESS
     messaging_domains: tuple[str, ...] = ("maillage.mssante.fr",)  # where new mailboxes may be created
@@ -164,6 +165,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         bus_prefetch=_int(env, "MAILLAGE_BUS_PREFETCH", Settings.bus_prefetch),
         relay_batch_size=_int(env, "MAILLAGE_RELAY_BATCH_SIZE", Settings.relay_batch_size),
         relay_lease_seconds=_int(env, "MAILLAGE_RELAY_LEASE_SECONDS", Settings.relay_lease_seconds),
+        search_timeout_ms=_int(env, "MAILLAGE_SEARCH_TIMEOUT_MS", Settings.search_timeout_ms),
         relay_idle_ms=_int(env, "MAILLAGE_RELAY_IDLE_MS", Settings.relay_idle_ms),
         relay_gather_ms=_int(env, "MAILLAGE_RELAY_GATHER_MS", Settings.relay_gather_ms),
         service_database_urls=per_service,

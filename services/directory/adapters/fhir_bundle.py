@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from services.directory.domain.search import Search
+from services.directory.domain.search import MAX_OFFSET, Search
 from services.directory.domain.views import Page
 
 ToResource = Callable[[Any], dict[str, Any]]
@@ -48,7 +48,8 @@ def links(search: Search, page: Page[Any], url: str) -> list[dict[str, str]]:
 
 
 def _last(total: int, count: int) -> int:
-    return max(total - 1, 0) // count * count
+    """The last page's offset, or the last page a search may reach (``_offset`` stops at MAX_OFFSET)."""
+    return min(max(total - 1, 0), MAX_OFFSET) // count * count
 
 
 def _link(relation: str, url: str, search: Search, offset: int) -> dict[str, str]:

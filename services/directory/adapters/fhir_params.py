@@ -4,10 +4,12 @@ The parameters declared here are exactly those the CapabilityStatement lists.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from services.directory.adapters import fhir_values as values
+from services.directory.domain import search as limits
 from services.directory.domain.search import DEFAULT_COUNT, MAX_COUNT, Criterion, Paging, Resource, Search
 from services.shared.errors import Invalid
 from services.shared.web import SearchParam
@@ -73,18 +75,62 @@ def is_lenient(prefer: str | None) -> bool:
     return any(part.strip().replace(" ", "") == "handling=lenient" for part in (prefer or "").split(";"))
 
 
+TOO_COSTLY = "too-costly"
+# C0 and C1 controls (NUL among them: PostgreSQL refuses it in text) and lone surrogates (not encodable).
+_REFUSED_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_TOKEN_LENGTHS = {"token": None, "string": limits.MAX_STRING_LENGTH, "reference": limits.MAX_REFERENCE_LENGTH}
+
+
 def parse_search(resource: Resource, args: Iterable[tuple[str, str]], *, lenient: bool = False) -> Search:
-    """Raises ``Invalid`` naming the first unknown or malformed parameter, unless ``lenient``."""
+    """Raises ``Invalid`` naming the first unknown or malformed parameter, unless ``lenient``.
+
+    A query past the bounds of one search (``domain.search``: parameters, repeats, alternatives) is
+    refused with the code ``too-costly`` even when lenient: leaving parts of it out would answer
+    another search than the one asked.
+    """
     specs = {p.name: p for p in PARAMS[resource]}
     search, ignored = Search(resource), []
-    for key, raw in args:
+    for position, (key, raw) in enumerate(args):
+        if position == limits.MAX_PARAMETERS:
+            raise _too_costly(f"A search takes at most {limits.MAX_PARAMETERS} parameters.", key)
         try:
+            _check_characters(key, raw)
             search = _apply(search, specs, key, raw)
-        except Invalid:
-            if not lenient:
+        except Invalid as error:
+            if not lenient or error.code == TOO_COSTLY:
                 raise
-            ignored.append(key)
+            ignored.append(_shown(key))
+    _check_cost(search)
     return replace(search, ignored=tuple(dict.fromkeys(ignored)))
+
+
+def _shown(key: str) -> str:
+    return key[:limits.MAX_KEY_LENGTH]
+
+
+def _too_costly(message: str, key: str) -> Invalid:
+    return Invalid(message, expression=_shown(key), code=TOO_COSTLY)
+
+
+def _check_characters(key: str, raw: str) -> None:
+    if len(key) > limits.MAX_KEY_LENGTH:
+        raise Invalid(f"A parameter name is at most {limits.MAX_KEY_LENGTH} characters.", expression=_shown(key))
+    if _REFUSED_CHARACTERS.search(key) or _REFUSED_CHARACTERS.search(raw):
+        raise Invalid("A search parameter holds a control character.", expression=_REFUSED_CHARACTERS.sub("?", key))
+    if len(raw) > limits.MAX_RAW_LENGTH:
+        raise _too_costly(f"'{key}' is longer than {limits.MAX_RAW_LENGTH} characters.", key)
+
+
+def _check_cost(search: Search) -> None:
+    terms, repeats = 0, dict[str, int]()
+    for criterion in search.criteria:
+        repeats[criterion.name] = repeats.get(criterion.name, 0) + 1
+        if repeats[criterion.name] > limits.MAX_REPEATS:
+            raise _too_costly(f"'{criterion.name}' is repeated more than {limits.MAX_REPEATS} times.", criterion.key)
+        terms += len(criterion.alternatives)
+        if terms > limits.MAX_TERMS:
+            raise _too_costly(f"A search takes at most {limits.MAX_TERMS} values over all its parameters.",
+                              criterion.key)
 
 
 def _apply(search: Search, specs: dict[str, Param], key: str, raw: str) -> Search:
@@ -97,8 +143,27 @@ def _apply(search: Search, specs: dict[str, Param], key: str, raw: str) -> Searc
         raise Invalid(f"Unknown search parameter '{key}' for {search.resource}; known: {known}.", expression=key)
     if raw == "":
         return search  # FHIR: a parameter without a value is ignored
-    parsed = tuple(spec.parse(key, value, modifier or None) for value in values.alternatives(raw))
+    split = values.alternatives(raw)
+    if len(split) > limits.MAX_ALTERNATIVES:
+        raise _too_costly(f"'{key}' takes at most {limits.MAX_ALTERNATIVES} comma-separated values.", key)
+    for value in split:
+        _check_length(spec, key, value)
+    parsed = tuple(spec.parse(key, value, modifier or None) for value in split)
     return replace(search, criteria=(*search.criteria, Criterion(name, key, raw, parsed)))
+
+
+def _check_length(spec: Param, key: str, value: str) -> None:
+    longest = _TOKEN_LENGTHS[spec.type]
+    if longest is not None:
+        if len(value) > longest:
+            raise Invalid(f"Each value of '{key}' is at most {longest} characters.", expression=key)
+        return
+    system, bar, code = value.partition("|")
+    system, code = (system, code) if bar else ("", value)
+    if len(system) > limits.MAX_SYSTEM_LENGTH:
+        raise Invalid(f"The system of '{key}' is at most {limits.MAX_SYSTEM_LENGTH} characters.", expression=key)
+    if len(code) > limits.MAX_CODE_LENGTH:
+        raise Invalid(f"The code of '{key}' is at most {limits.MAX_CODE_LENGTH} characters.", expression=key)
 
 
 def _result_param(search: Search, key: str, raw: str) -> Search:
@@ -106,7 +171,10 @@ def _result_param(search: Search, key: str, raw: str) -> Search:
     if key == "_count":
         return replace(search, paging=replace(paging, count=min(_whole(key, raw), MAX_COUNT)))
     if key == "_offset":
-        return replace(search, paging=replace(paging, offset=_whole(key, raw)))
+        offset = _whole(key, raw)
+        if offset > limits.MAX_OFFSET:
+            raise _too_costly(f"'_offset' goes up to {limits.MAX_OFFSET}; narrow the search to see further.", key)
+        return replace(search, paging=replace(paging, offset=offset))
     if key == "_total":
         if raw not in ("none", "estimate", "accurate"):
             raise Invalid("'_total' must be none, estimate or accurate.", expression=key)
@@ -123,14 +191,18 @@ def _include(search: Search, key: str, raw: str) -> Search:
     target = INCLUDES.get(f"{source}:{rest.partition(':')[0]}") if source == search.resource else None
     if target is None:
         allowed = ", ".join(INCLUDES) if search.resource is Resource.ROLE else "none on this resource"
-        raise Invalid(f"'_include={raw}' is not supported; supported: {allowed}.", expression=key)
+        raise Invalid(f"'_include={raw[:80]}' is not supported; supported: {allowed}.", expression=key)
     return replace(search, include=tuple(dict.fromkeys((*search.include, target))))
 
 
+_WHOLE = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() takes '²' and '٣', which int() refuses
+_HUGE = 10**18  # what any longer number stands for (int() refuses past 4,300 digits; SQLite past 2**63)
+
+
 def _whole(key: str, raw: str) -> int:
-    if not raw.isdigit():
-        raise Invalid(f"'{key}' must be a whole number, 0 or more.", expression=key)
-    return int(raw)
+    if not _WHOLE.fullmatch(raw):
+        raise Invalid(f"'{key}' must be a whole number, 0 or more, in digits 0-9.", expression=key)
+    return int(raw) if len(raw) <= 18 else _HUGE
 
 
 def default_paging() -> Paging:

@@ -1,7 +1,10 @@
 """Runs a Search: filtered, stably ordered, paged, counted; rows come back as read models."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +13,7 @@ from services.directory.adapters import view_rows
 from services.directory.adapters.search_filters import BUILDERS, Condition, postal_code
 from services.directory.adapters.tables import activity, mailbox, mailbox_owner, organisation, professional
 from services.directory.domain.names import prefix_bounds
-from services.directory.domain.search import Resource, Search, Text
+from services.directory.domain.search import MAX_OFFSET, Resource, Search, SearchTooCostly, Text
 from services.directory.domain.views import OrganisationView, Page, PractitionerView, RoleView
 
 _TABLES = {Resource.PRACTITIONER: professional, Resource.ROLE: activity, Resource.ORGANIZATION: organisation}
@@ -77,12 +80,53 @@ def find(connection: sa.Connection, search: Search) -> Page[Any]:
         base = (_WINDOWED if windowed else _PLAIN)[search.resource]
         statement = base.where(*where).offset(paging.offset).limit(paging.count + 1)
         rows = connection.execute(statement).mappings().all()
-    has_more = len(rows) > paging.count
+    has_more = len(rows) > paging.count and paging.offset + paging.count <= MAX_OFFSET  # no next link past it
     total = _total(connection, search, where, rows, has_more, windowed)
     if not paging.count:
         has_more = (total or 0) > paging.offset
     items = _views(connection, search.resource, rows[:paging.count])
     return Page(tuple(items), paging.offset, paging.count, total, has_more)
+
+
+# SQLite calls the progress handler every this many virtual machine instructions (some tens of microseconds).
+_PROGRESS_STEP = 10_000
+_QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout
+
+
+@contextmanager
+def budget(connection: sa.Connection, seconds: float | None) -> Iterator[None]:
+    """Statements run inside stop once ``seconds`` have passed, and ``SearchTooCostly`` is raised.
+
+    On SQLite a progress handler (removed on the way out: the connection goes back to the pool)
+    interrupts the statement: a long one would hold up every green thread of the process. On
+    PostgreSQL ``SET LOCAL statement_timeout``, which ends with the read transaction.
+    """
+    if seconds is None:
+        yield
+        return
+    sqlite = connection.dialect.name == "sqlite"
+    driver: Any = connection.connection.driver_connection if sqlite else None
+    if sqlite:
+        deadline = time.monotonic() + seconds
+        driver.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEP)
+    else:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, round(seconds * 1000))}")
+    try:
+        yield
+    except sa.exc.OperationalError as error:
+        if not _stopped(error.orig):
+            raise
+        raise SearchTooCostly("This search costs too much to run; narrow it with more precise values or "
+                              "fewer alternatives.") from None
+    finally:
+        if sqlite:
+            driver.set_progress_handler(None, 0)
+
+
+def _stopped(error: BaseException | None) -> bool:
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error) == "interrupted"
+    return getattr(error, "sqlstate", None) == _QUERY_CANCELED
 
 
 def _identifiers_only(search: Search) -> list[str] | None:
@@ -112,6 +156,7 @@ def _by_identifier(connection: sa.Connection, search: Search, keys: list[str]) -
     total = len(rows) if paging.total else None
     page = rows[paging.offset:paging.offset + paging.count]
     has_more = len(rows) > paging.offset + paging.count if paging.count else (total or 0) > paging.offset
+    has_more = has_more and paging.offset + paging.count <= MAX_OFFSET
     return Page(tuple(_views(connection, search.resource, page)), paging.offset, paging.count, total, has_more)
 
 

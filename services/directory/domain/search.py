@@ -4,14 +4,37 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from services.shared.errors import Unavailable
+
 DEFAULT_COUNT = 20
-MAX_COUNT = 100
+MAX_COUNT = 100  # a larger _count is served as 100 (FHIR lets the server return fewer)
+
+# What one search may ask: every parameter of every resource is bounded, so that no query string
+# costs more than a few milliseconds to parse and plan, or reaches a database limit (SQLite's
+# expression depth, its 64-bit integers, PostgreSQL's refusal of NUL).
+MAX_OFFSET = 10_000  # deeper pages: narrow the search; the bundle's links stop there
+MAX_PARAMETERS = 30  # key=value pairs in one query string, result parameters included
+MAX_REPEATS = 5  # the same search parameter repeated (its criteria AND-ed)
+MAX_ALTERNATIVES = 50  # comma-separated alternatives in one parameter (OR-ed)
+MAX_TERMS = 100  # alternatives over all the criteria of one search: its cost
+MAX_KEY_LENGTH = 64  # a parameter name with its modifier
+MAX_RAW_LENGTH = 4096  # one parameter's whole value, before it is split
+MAX_STRING_LENGTH = 256  # one string alternative (names, cities, postal codes, mailbox addresses)
+MAX_REFERENCE_LENGTH = 256  # one reference alternative
+MAX_SYSTEM_LENGTH = 256  # the system of a token, before the |
+MAX_CODE_LENGTH = 64  # the code or identifier of a token, after the |
 
 
 class Resource(StrEnum):
     PRACTITIONER = "Practitioner"
     ROLE = "PractitionerRole"
     ORGANIZATION = "Organization"
+
+
+class SearchTooCostly(Unavailable):
+    """A search ran past its time budget (``MAILLAGE_SEARCH_TIMEOUT_MS``): the caller should narrow it."""
+
+    code = "too-costly"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.directory.adapters.connections import Reader, reader
@@ -12,6 +13,7 @@ from services.directory.adapters.fhir_params import is_lenient, parse_search, se
 from services.directory.adapters.fhir_resources import resource_of
 from services.directory.domain.search import Resource
 from services.directory.handlers import search as handlers
+from services.shared.nameko_ext.config import settings_of
 from services.shared.web import FhirInteraction, fhir_json, http
 
 PRACTITIONER, ROLE, ORGANIZATION = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
@@ -26,8 +28,19 @@ def _read(resource: Resource) -> FhirInteraction:
     return FhirInteraction(resource.value, "read", profile=AS_PROFILE[resource])
 
 
+class SearchBudget(DependencyProvider):
+    """The time one search may take (``MAILLAGE_SEARCH_TIMEOUT_MS``), in seconds, read once at start."""
+
+    def setup(self) -> None:
+        self.seconds = settings_of(self.container).search_timeout_ms / 1000
+
+    def get_dependency(self, worker_ctx: Any) -> float:
+        return self.seconds
+
+
 class FhirRoutes:
     db: Any
+    search_budget = SearchBudget()
 
     @http("GET", "/fhir/Practitioner", fhir=_search(PRACTITIONER))
     def search_practitioners(self, request: Any) -> Response:
@@ -56,7 +69,7 @@ class FhirRoutes:
     def _searchset(self, request: Any, resource: Resource) -> Response:
         lenient = is_lenient(request.headers.get("Prefer"))
         query = parse_search(resource, request.args.items(multi=True), lenient=lenient)
-        page = handlers.search(query, read=self._reader())
+        page = handlers.search(query, read=self._reader(), budget_seconds=self.search_budget)
         return fhir_json(searchset(query, page, request.host_url.rstrip("/") + "/fhir", resource_of))
 
     def _reader(self) -> Reader:

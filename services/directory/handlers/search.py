@@ -16,8 +16,9 @@ from services.directory.domain.views import OrganisationView, Page, Practitioner
 T = TypeVar("T")
 
 
-def search(query: Search, *, read: Reader) -> Page[Any]:
-    with read() as connection:
+def search(query: Search, *, read: Reader, budget_seconds: float | None = None) -> Page[Any]:
+    """One search and its includes, stopped with ``SearchTooCostly`` past ``budget_seconds``."""
+    with read() as connection, search_query.budget(connection, budget_seconds):
         page = search_query.find(connection, query)
         if query.resource is Resource.ROLE and query.include:
             page = replace(page, included=tuple(_included(connection, page.items, query.include)))

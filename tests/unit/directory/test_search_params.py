@@ -1,6 +1,7 @@
 """FHIR query strings into searches: strict by default, lenient on request, each error naming its parameter."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -117,3 +118,109 @@ def test_declared_parameters_are_exactly_those_parsed() -> None:
     assert {p.name for p in search_params(ORG)} == {
         "identifier", "name", "type", "address-postalcode", "address-city", "partof"}
     assert all(p.type in ("token", "string", "reference") for params in PARAMS.values() for p in params)
+
+
+# Every parameter of every resource is bounded: what could cost a 500 or an unbounded search is a 400
+# naming the parameter, 'invalid' when malformed, 'too-costly' when it asks for too much.
+ALL = [(resource, param) for resource, params in PARAMS.items() for param in params]
+
+
+@pytest.mark.parametrize("query", ["_count=²", "_count=٣", "_offset=٣", "_offset=¹0", "_count=1e3", "_count= 5",
+                                   "_offset=-0", "_offset=0x10", "_count=", "_offset=+1"])
+def test_paging_numbers_are_ascii_digits_only(query: str) -> None:
+    with pytest.raises(Invalid, match="whole number") as caught:
+        parse(P, query)
+    assert caught.value.expression == query.partition("=")[0] and caught.value.code == "invalid"
+
+
+def test_offset_stops_at_its_bound_and_count_is_capped() -> None:
+    from services.directory.domain.search import MAX_OFFSET
+
+    assert parse(P, f"_offset={MAX_OFFSET}").paging.offset == MAX_OFFSET
+    for offset in (MAX_OFFSET + 1, 99999999999999999999, "9" * 4000):
+        with pytest.raises(Invalid) as caught:
+            parse(P, f"family=m&_offset={offset}")
+        assert (caught.value.expression, caught.value.code) == ("_offset", "too-costly")
+    assert parse(P, "_count=999999999999999999").paging.count == 100
+    assert parse(P, "_count=" + "9" * 4000).paging.count == 100
+
+
+@pytest.mark.parametrize("resource, param", ALL, ids=lambda x: getattr(x, "name", str(x)))
+def test_every_parameter_bounds_its_alternatives(resource: Resource, param: Any) -> None:
+    from services.directory.domain.search import MAX_ALTERNATIVES
+
+    too_many = ",".join(["x"] * (MAX_ALTERNATIVES + 1))
+    for lenient in (False, True):
+        with pytest.raises(Invalid) as caught:
+            parse(resource, f"{param.name}={too_many}", lenient=lenient)
+        assert (caught.value.expression, caught.value.code, caught.value.status) == (param.name, "too-costly", 400)
+
+
+@pytest.mark.parametrize("resource, param", ALL, ids=lambda x: getattr(x, "name", str(x)))
+def test_every_parameter_bounds_the_length_of_a_value(resource: Resource, param: Any) -> None:
+    for value in ("a" * 300, "http://x.org/" + "s" * 300 + "|1", "a" * 5000):
+        with pytest.raises(Invalid) as caught:
+            parse(resource, f"{param.name}={value}")
+        assert caught.value.expression == param.name and caught.value.status == 400
+        assert value not in caught.value.message
+
+
+@pytest.mark.parametrize("resource, param", ALL, ids=lambda x: getattr(x, "name", str(x)))
+def test_every_parameter_bounds_its_repeats(resource: Resource, param: Any) -> None:
+    from services.directory.domain.search import MAX_REPEATS
+
+    valid = {"token": "10", "string": "ma", "reference": f"{param.name.title()}/1"}
+    value = {"identifier": "10001045367" if resource is P else "750000010", "active": "true",
+             "partof": "Organization/1", "practitioner": "Practitioner/1",
+             "organization": "Organization/1"}.get(param.name, valid[param.type])
+    parse(resource, "&".join([f"{param.name}={value}"] * MAX_REPEATS))
+    with pytest.raises(Invalid) as caught:
+        parse(resource, "&".join([f"{param.name}={value}"] * (MAX_REPEATS + 1)))
+    assert (caught.value.expression, caught.value.code) == (param.name, "too-costly")
+
+
+def test_the_values_of_one_search_are_bounded_over_all_its_parameters() -> None:
+    from services.directory.domain.search import MAX_TERMS
+
+    forty = ",".join(f"a{i}" for i in range(40))
+    parse(P, f"family={forty}&given={forty}")
+    with pytest.raises(Invalid) as caught:
+        parse(P, f"family={forty}&given={forty}&name={forty}")
+    assert (caught.value.expression, caught.value.code) == ("name", "too-costly") and MAX_TERMS < 120
+
+
+def test_the_number_of_parameters_is_bounded_even_when_lenient() -> None:
+    from services.directory.domain.search import MAX_PARAMETERS
+
+    parse(P, "&".join(["_total=none"] * MAX_PARAMETERS))
+    for lenient, pair in ((False, "_total=none"), (True, "x=1")):
+        with pytest.raises(Invalid) as caught:
+            parse(P, "&".join([pair] * (MAX_PARAMETERS + 1)), lenient=lenient)
+        assert caught.value.code == "too-costly"
+
+
+@pytest.mark.parametrize("query, expression", [
+    ("family=ma%00rtin", "family"), ("given=a%0Ab", "given"), ("name=%C2%85", "name"), ("fam%01ily=a", "fam?ily"),
+    ("mailbox-mss=a%7F@b", "mailbox-mss"), ("identifier=%0D10001045367", "identifier"),
+])
+def test_control_characters_are_refused(query: str, expression: str) -> None:
+    from urllib.parse import unquote
+
+    args = [(unquote(k), unquote(v)) for k, _, v in (pair.partition("=") for pair in query.split("&"))]
+    with pytest.raises(Invalid, match="control character") as caught:
+        parse_search(P, args)
+    assert caught.value.expression == expression
+
+
+def test_a_lone_surrogate_and_an_overlong_name_are_refused() -> None:
+    with pytest.raises(Invalid):
+        parse_search(P, [("family", "ma\udc80")])
+    with pytest.raises(Invalid, match="at most 64") as caught:
+        parse_search(P, [("f" * 1000, "a")])
+    assert caught.value.expression == "f" * 64
+
+
+def test_unsupported_include_does_not_echo_a_long_value() -> None:
+    with pytest.raises(Invalid) as caught:
+        parse(R, "_include=" + "x" * 4000)
+    assert len(caught.value.message) < 200

@@ -8,7 +8,7 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from services.directory.adapters.fhir_bundle import searchset
-from services.directory.adapters.fhir_params import parse_search
+from services.directory.adapters.fhir_params import PARAMS, parse_search
 from services.directory.adapters.fhir_resources import resource_of, role_id
 from services.directory.domain.errors import UnknownResource
 from services.directory.domain.search import Resource
@@ -229,3 +229,81 @@ def test_a_search_by_identifier_alone_answers_as_the_general_path(shared_world: 
         assert [(k["relation"], k["url"].replace("&active=true", "")) for k in general["link"]] == [
             (k["relation"], k["url"]) for k in short["link"]]
     assert ids(bundle(shared_world, P, f"identifier={JEANNE.rpps}&identifier={PAUL.rpps}")) == []
+
+
+# Hostile searches: the bounds let every accepted search run on both backends, and one that runs too long stops.
+def test_the_most_alternatives_a_search_may_ask_run(shared_world: World) -> None:
+    from services.directory.domain.search import MAX_ALTERNATIVES, MAX_TERMS
+
+    many = ",".join(f"a{i}" for i in range(MAX_ALTERNATIVES))
+    result = bundle(shared_world, P, f"family={many}&name={many}&_total=accurate")
+    assert result["total"] >= 0 and 2 * MAX_ALTERNATIVES <= MAX_TERMS
+    places = ",".join(f"750{i:02d}" for i in range(MAX_ALTERNATIVES))
+    assert bundle(shared_world, R, f"address-postalcode={places}&address-city={many}")["type"] == "searchset"
+
+
+def test_a_search_past_its_budget_stops_as_too_costly_and_leaves_the_connection_clean(shared_world: World) -> None:
+    from services.directory.domain.search import SearchTooCostly
+
+    search = parse_search(P, parse_qsl("name=a,b,c,d,e,j,l,m,p&_total=accurate&_count=100"))
+    with pytest.raises(SearchTooCostly) as caught:
+        handlers.search(search, read=shared_world.read, budget_seconds=0)
+    assert (caught.value.status, caught.value.code) == (503, "too-costly")
+    assert handlers.search(search, read=shared_world.read).total  # the pool's connection has no handler left
+    assert handlers.search(search, read=shared_world.read, budget_seconds=60).total
+
+
+def test_no_link_leads_past_the_deepest_offset(shared_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.directory.adapters import fhir_bundle, search_query
+    from services.directory.domain.views import Page
+
+    monkeypatch.setattr(search_query, "MAX_OFFSET", 10)
+    assert link(bundle(shared_world, P, "family=m&_count=5&_offset=5"), "next")
+    assert link(bundle(shared_world, P, "family=m&_count=5&_offset=10"), "next") is None
+    assert link(bundle(shared_world, P, "identifier=10001045367,10000023084&_count=1&_offset=10"), "next") is None
+    search = parse_search(P, parse_qsl("family=m&_count=20"))
+    links = fhir_bundle.links(search, Page((), 0, 20, 1_000_000, True), BASE)
+    last = next(item["url"] for item in links if item["relation"] == "last")
+    assert int(dict(parse_qsl(urlsplit(last).query))["_offset"]) == 10_000
+
+
+QUERY_KEYS = sorted({param.name for params in PARAMS.values() for param in params} | {
+    "_count", "_offset", "_total", "_include", "_format", "_sort", "family:exact", "name:contains",
+    "partof:identifier", "practitioner:Practitioner", "identifier:of-type"})
+GOOD_VALUES = ["10001045367", "810001045367", "750000010", "martin", "75011", "Paris", "true", "SM53", "10",
+               "Practitioner/810001045367", "Organization/F750000010", "PractitionerRole:practitioner",
+               "https://rpps.esante.gouv.fr|10001045367", "https://finess.esante.gouv.fr|750000010",
+               "urn:oid:1.2.250.1.71.4.2.2|1750000010", "accurate", "none", "json"]
+
+
+def _values() -> Any:
+    from hypothesis import strategies as st
+
+    piece = st.one_of(st.sampled_from(GOOD_VALUES), st.text(max_size=40),
+                      st.integers(min_value=-1, max_value=10**30).map(str),
+                      st.text(alphabet="0123456789²³¹٣٤۵߁०१௧", min_size=1, max_size=25))
+    return st.lists(piece, min_size=1, max_size=60).map(",".join) | piece
+
+
+def test_random_query_strings_give_a_bundle_or_a_400(shared_world: World) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from services.shared.errors import MaillageError
+
+    pairs = st.lists(st.tuples(st.sampled_from(QUERY_KEYS) | st.text(max_size=20), _values()), max_size=35)
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(resource=st.sampled_from(list(Resource)), args=pairs, lenient=st.booleans())
+    def check(resource: Resource, args: list[tuple[str, str]], lenient: bool) -> None:
+        try:
+            search = parse_search(resource, args, lenient=lenient)
+        except MaillageError as refused:
+            assert refused.status == 400 and refused.code in ("invalid", "too-costly")
+            assert refused.expression is not None
+            return
+        result = searchset(search, handlers.search(search, read=shared_world.read, budget_seconds=30), BASE,
+                           resource_of)
+        assert result["type"] == "searchset"
+
+    check()
