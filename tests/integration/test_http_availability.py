@@ -17,8 +17,9 @@ from eventlet.event import Event
 from nameko.runners import ServiceRunner
 
 from services.shared.settings import Settings
-from services.shared.web import http
-from tests.support.platform import free_port
+from services.shared.web import http, register_check
+from services.shared.web.readiness import broker_check, unregister_check
+from tests.support.platform import eventually, free_port
 
 pytestmark = pytest.mark.integration
 SLOW_CONNECTIONS = 2000
@@ -204,3 +205,92 @@ def test_request_bodies_beyond_the_process_budget_get_503_with_retry_after(tmp_p
         if not released.ready():
             released.send()
         runner.kill()
+
+
+class BrokerProxy:
+    """A TCP relay to RabbitMQ that counts the connections made through it and can cut them all."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.listener = eventlet.listen(("127.0.0.1", port))
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.sockets: list[socket.socket] = []
+        self.thread = eventlet.spawn(self._accept)
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.listener.accept()
+            self.accepted += 1
+            upstream = socket.create_connection(("127.0.0.1", 5672))
+            self.sockets += [client, upstream]
+            eventlet.spawn(self._pipe, client, upstream)
+            eventlet.spawn(self._pipe, upstream, client)
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self.thread.kill()
+        self.listener.close()
+        for sock in self.sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+def test_readiness_holds_one_broker_connection_and_turns_false_when_the_broker_is_gone(tmp_path):
+    runner, base, _ = start(tmp_path)
+    proxy = BrokerProxy()
+    register_check("test.broker", broker_check(f"amqp://guest:guest@127.0.0.1:{proxy.port}/"))
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            answers = list(eventlet.GreenPool(50).imap(lambda _: client.get("/readyz").status_code, range(500)))
+            assert answers == [200] * 500
+            for _ in range(3):  # past the cache's second too
+                eventlet.sleep(1.1)
+                assert client.get("/readyz").status_code == 200
+            assert proxy.accepted == 1  # 503 probes, one broker connection
+            proxy.stop()  # the broker is unreachable: the held connection is cut, new ones are refused
+            failed = eventually(lambda: (r := client.get("/readyz")).status_code == 503 and r)
+            assert failed.json()["checks"]["test.broker"]["status"] == "fail"
+            proxy = BrokerProxy(proxy.port)  # back: a new connection is opened on the next check
+            eventually(lambda: client.get("/readyz").status_code == 200)
+            assert proxy.accepted == 1
+    finally:
+        unregister_check("test.broker")
+        proxy.stop()
+        runner.kill()
+
+
+def test_readiness_results_are_reused_for_a_second_but_a_new_check_is_seen_at_once(tmp_path):
+    runner, base, _ = start(tmp_path)
+    calls: list[int] = []
+    register_check("test.counted", lambda: calls.append(1))
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for _ in range(50):
+                assert client.get("/readyz").status_code == 200
+            assert 1 <= len(calls) < 50
+            register_check("test.down", _fail)
+            assert client.get("/readyz").status_code == 503  # registering forgets the cached results
+    finally:
+        unregister_check("test.counted")
+        unregister_check("test.down")
+        runner.kill()
+
+
+def _fail() -> None:
+    raise ConnectionError("down")
