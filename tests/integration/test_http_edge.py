@@ -355,3 +355,23 @@ def test_unmatched_paths_are_logged_as_unmatched(edge, caplog):
         client.get("/api/v1/mailboxes/x%0A2001-01-01T00:00:00Z%20%5Berror%5D%20forged")
     (line,) = _access_lines(caplog)
     assert (line.route, line.status) == ("unmatched", 404) and "forged" not in line.getMessage()
+
+
+def test_a_forged_host_header_does_not_reach_the_links_we_write(edge):
+    base, _ = edge
+    statement = httpx.get(f"{base}/fhir/metadata", headers={"Host": "evil.example"}).json()
+    assert statement["implementation"]["url"] == f"{base}/fhir"  # the listener's own address
+
+
+def test_the_configured_public_base_url_is_the_base_of_links(tmp_path):
+    port = free_port()
+    settings = Settings(environment="test", var_dir=tmp_path, http_address=f"127.0.0.1:{port}",
+                        public_base_url="https://maillage.example.fr/cpts")
+    runner = ServiceRunner({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/", "MAILLAGE_SETTINGS": settings})
+    runner.add_service(DirectoryEdge)
+    runner.start()
+    try:
+        statement = httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", headers={"Host": "evil.example"}).json()
+        assert statement["implementation"]["url"] == "https://maillage.example.fr/cpts/fhir"
+    finally:
+        runner.kill()

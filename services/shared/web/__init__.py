@@ -3,9 +3,9 @@ from services.shared.web.capabilities import ApiOperation, FhirInteraction, Sear
 from services.shared.web.entrypoint import http
 from services.shared.web.readiness import register_check
 from services.shared.web.responses import fhir_json, read_fhir_resource, read_json
-from services.shared.web.server import EdgeRequest
+from services.shared.web.server import EdgeRequest, public_base_url
 
 __all__ = [
     "ApiOperation", "EdgeRequest", "FhirInteraction", "SearchParam", "fhir_json", "http",
-    "read_fhir_resource", "read_json", "register_check",
+    "public_base_url", "read_fhir_resource", "read_json", "register_check",
 ]

@@ -47,8 +47,22 @@ UNMATCHED = "unmatched"  # the route label of 404s, so scanners cannot blow up l
 REQUEST_ID_KEY = "maillage.request_id"  # in the WSGI environ: the id the access line and X-Request-Id carry
 ERROR_KEY = "maillage.error"  # in the WSGI environ: the type of the error an answer reports, for the access line
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+BASE_URL_KEY = "maillage.base_url"  # in the WSGI environ: MAILLAGE_PUBLIC_BASE_URL, when set
 # One line per request (MAILLAGE_HTTP_ACCESS_LOG=off, or this logger's level, silences it).
 _access_log = logging.getLogger("maillage.access")
+
+
+def public_base_url(request: Request) -> str:
+    """The base of the links the API writes (Bundle links, ``fullUrl``, the CapabilityStatement's url):
+    MAILLAGE_PUBLIC_BASE_URL, else the listener's own address; never the request's Host header,
+    which the caller chooses (a forged Host would point the links, and what follows them, elsewhere)."""
+    configured = request.environ.get(BASE_URL_KEY)
+    if configured:
+        return str(configured)
+    host, port = str(request.environ.get("SERVER_NAME", "127.0.0.1")), request.environ.get("SERVER_PORT", "80")
+    if ":" in host:  # an IPv6 listener
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class EdgeRequest(Request):
@@ -126,6 +140,8 @@ class RoutingApp:
         if not _REQUEST_ID.fullmatch(request_id):  # the caller's own id when it is a plain token, else ours
             request_id = uuid.uuid4().hex
         environ[REQUEST_ID_KEY] = request_id
+        if self.settings.public_base_url:
+            environ[BASE_URL_KEY] = self.settings.public_base_url
         route, response = self._dispatch(request)
         method = request.method if request.method in _METHODS else "OTHER"
         elapsed = time.perf_counter() - started
@@ -178,7 +194,7 @@ class RoutingApp:
         return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
     def _metadata(self, request: Request) -> Response:
-        return fhir_json(capability_statement(self.providers, request.host_url.rstrip("/") + "/fhir"))
+        return fhir_json(capability_statement(self.providers, public_base_url(request) + "/fhir"))
 
     def _openapi(self, request: Request) -> Response:
         return json_response(openapi_document(self.providers))
