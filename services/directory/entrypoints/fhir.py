@@ -14,7 +14,7 @@ from services.directory.adapters.fhir_resources import resource_of
 from services.directory.domain.search import Resource
 from services.directory.handlers import search as handlers
 from services.shared.nameko_ext.config import settings_of
-from services.shared.web import FhirInteraction, fhir_json, http
+from services.shared.web import FhirInteraction, fhir_json, http, public_base_url
 
 PRACTITIONER, ROLE, ORGANIZATION = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
 
@@ -70,7 +70,7 @@ class FhirRoutes:
         lenient = is_lenient(request.headers.get("Prefer"))
         query = parse_search(resource, request.args.items(multi=True), lenient=lenient)
         page = handlers.search(query, read=self._reader(), budget_seconds=self.search_budget)
-        return fhir_json(searchset(query, page, request.host_url.rstrip("/") + "/fhir", resource_of))
+        return fhir_json(searchset(query, page, public_base_url(request) + "/fhir", resource_of))
 
     def _reader(self) -> Reader:
         return reader(self.db.engine)
