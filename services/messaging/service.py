@@ -44,7 +44,7 @@ class MessagingService(SubmissionRoutes, MailboxRoutes):
     def on_read(self, event: CloudEvent) -> None:
         self.db.handle_once(event, notices.send_read_receipt, name="messaging.send_read_receipt", **self._deps())
 
-    @event_handler(events.ENROLLED, handler="send_welcome_kit")
+    @event_handler(events.ENROLLED, events.ENROLMENT_COMPLETED, handler="send_welcome_kit")
     def on_enrolled(self, event: CloudEvent) -> None:
         self.db.handle_once(event, notices.send_welcome_kit, name="messaging.send_welcome_kit", **self._deps())
 

@@ -20,7 +20,14 @@ from services.directory.importer import import_extract
 from services.messaging.crypto.testing import Identity, make_ca, make_identity
 from services.shared.db import make_engine
 from services.shared.db.migrations import upgrade
-from tests.unit.directory.directory_world import ADMIN, MSSANTE_HEADER, Person, activity_line, unit_of_work
+from tests.unit.directory.directory_world import (
+    ADMIN,
+    MAILBOX_POLICY,
+    MSSANTE_HEADER,
+    Person,
+    activity_line,
+    unit_of_work,
+)
 
 RPPS = {"alice": "10000000009", "bob": "10000000017", "carol": "10000000025", "dave": "10000000033"}
 ALICE, BOB, CAROL = "alice@cabinet.test", "bob@cabinet.test", "carol@clinique.test"
@@ -89,7 +96,7 @@ def seed_directory(url: str, folder: Path, pki: dict[str, Identity], *, people: 
             if address not in published:
                 pem = pki[holder].cert.public_bytes(serialization.Encoding.PEM).decode()
                 certificates.publish_certificate(PublishCertificate(pem, address, None), uow=uow(), actor=ADMIN,
-                                                 clock=lambda: now)
+                                                 clock=lambda: now, policy=MAILBOX_POLICY)
                 published.add(address)
         import_extract(later, uow=uow)  # the inactive mailbox is no longer listed: deactivated
         patients.record_objection(OBJECTING_INS, True, False, uow=uow(), actor=ADMIN, clock=lambda: now)

@@ -9,6 +9,10 @@ from services.directory.domain.model import Cpts
 from services.directory.domain.patients import Objection
 from services.directory.domain.views import CertificateView
 
+KIT_SENDING = "sent by secure message to the mailbox"
+KIT_HELD = ("held: the mailbox has no certificate to encrypt it for yet; it is sent by secure message to the "
+            "mailbox as soon as a certificate is published for it (POST /api/v1/directory/certificates)")
+
 
 def _when(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
@@ -21,7 +25,8 @@ def enrolment(accepted: Enrolment) -> dict[str, Any]:
         "mailbox_type": "PER", "phone1": accepted.phone1, "phone2": accepted.phone2, "address": accepted.address,
         "postal_code": accepted.postal_code, "city": accepted.city, "specialty": accepted.specialty,
         "enrolled_at": _when(accepted.enrolled_at), "certificate_fingerprint": accepted.certificate_fingerprint,
-        "account_kit": "sent by secure message to the mailbox",
+        "account_kit_status": "held" if accepted.kit_held else "sending",
+        "account_kit": KIT_HELD if accepted.kit_held else KIT_SENDING,
     }
 
 

@@ -5,8 +5,10 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from services.directory.domain.errors import UnusableCertificate
+from services.directory.domain.mailboxes import certificate_addresses
 from services.directory.domain.views import CertificateView
 from services.messaging.crypto.certs import CertificateFacts, check_certificate, load_certificate
 from services.shared.errors import Invalid
@@ -44,3 +46,18 @@ def _view(certificate: x509.Certificate, facts: CertificateFacts, mailbox: str |
         subject=facts.subject, issuer=certificate.issuer.rfc4514_string(),
         serial=format(certificate.serial_number, "x"), not_before=facts.not_before, not_after=facts.not_after,
         key_usage=usage, revoked=False, revoked_at=None, mailbox=mailbox, professional_idnps=professional_idnps)
+
+
+def named_addresses(view: CertificateView, field: str = "pem") -> tuple[str, ...]:
+    """The mail addresses the certificate names (subjectAltName rfc822Name, subject emailAddress), normalised."""
+    certificate = x509.load_pem_x509_certificate(view.pem.encode())
+    names: list[str] = [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    try:
+        alternative = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names += alternative.get_values_for_type(x509.RFC822Name)
+    except x509.ExtensionNotFound:
+        pass
+    except ValueError:
+        raise UnusableCertificate("The certificate's subject alternative names cannot be read.",
+                                  expression=field) from None
+    return certificate_addresses(names)

@@ -164,6 +164,8 @@ enrolment = sa.Table(
     *_text("phone2", "specialty"),
     sa.Column("enrolled_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("enrolled_by", sa.Text(), nullable=False),  # the token's subject
+    # True while the account kit waits for a certificate of the mailbox (migration 0005)
+    sa.Column("kit_held", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("ix_enrolment_mailbox", "mailbox"),
 )
 

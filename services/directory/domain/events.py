@@ -8,6 +8,7 @@ from services.directory.domain.enrolment import Enrolment
 from services.directory.domain.views import CertificateView
 
 ENROLLED = "professional.enrolled"
+ENROLMENT_COMPLETED = "enrolment.completed"  # a held account kit can go: the mailbox got a certificate
 CERTIFICATE_PUBLISHED = "certificate.published"
 CERTIFICATE_REVOKED = "certificate.revoked"
 IMPORTED = "directory.imported"  # published by the importer; the directory refreshes its search helpers
@@ -18,6 +19,16 @@ def enrolled(enrolment: Enrolment, display_name: str) -> dict[str, Any]:
         "schema_version": 1, "enrolment_id": enrolment.id, "rpps": enrolment.rpps,
         "mailbox": enrolment.mailbox, "display_name": display_name,
         "enrolled_at": enrolment.enrolled_at.isoformat(timespec="seconds"),
+        "account_kit": "held" if enrolment.kit_held else "sending",
+    }
+
+
+def enrolment_completed(enrolment: Enrolment, display_name: str, certificate: CertificateView,
+                        when: datetime) -> dict[str, Any]:
+    return {
+        "schema_version": 1, "enrolment_id": enrolment.id, "rpps": enrolment.rpps, "mailbox": enrolment.mailbox,
+        "display_name": display_name, "certificate_fingerprint": certificate.fingerprint,
+        "completed_at": when.isoformat(timespec="seconds"),
     }
 
 

@@ -12,10 +12,18 @@ from services.directory.adapters.connections import Reader
 from services.directory.domain import events
 from services.directory.domain.access import require_owner, require_self_or_admin
 from services.directory.domain.commands import PublishCertificate
-from services.directory.domain.enrolment import check_mailbox_address
+from services.directory.domain.enrolment import display_name
 from services.directory.domain.errors import CertificateConflict, UnknownResource
 from services.directory.domain.identifiers import RPPS, check_rpps
+from services.directory.domain.mailboxes import (
+    MailboxPolicy,
+    MailboxReserved,
+    check_certificate_names,
+    check_mailbox_address,
+    is_reserved,
+)
 from services.directory.domain.views import CertificateView
+from services.directory.handlers.enrolment import greeting
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork
 from services.shared.errors import Invalid
@@ -25,31 +33,68 @@ Clock = Callable[[], datetime]
 log = get_logger(__name__)
 
 
-def publish_certificate(command: PublishCertificate, *, uow: UnitOfWork, actor: Principal,
-                        clock: Clock) -> tuple[CertificateView, bool]:
-    """The certificate, and whether it is new (False: the same upload again, nothing announced)."""
-    mailbox, idnps = _target(command, actor)
-    certificate = certificate_check.inspect(command.pem, clock(), mailbox=mailbox,
+def publish_certificate(command: PublishCertificate, *, uow: UnitOfWork, actor: Principal, clock: Clock,
+                        policy: MailboxPolicy) -> tuple[CertificateView, bool]:
+    """The certificate, and whether it is new (False: the same upload again, nothing announced).
+
+    It binds a key to addresses: the mailbox it is for must not be reserved (``policy``), and the addresses
+    it names must be that mailbox, its owners' or unknown here. Account kits held for want of a
+    certificate (``kit_held``) are released in the same transaction (``enrolment.completed``).
+    """
+    mailbox, idnps = _target(command, actor, policy)
+    now = clock()
+    certificate = certificate_check.inspect(command.pem, now, mailbox=mailbox,
                                             professional_idnps=None if mailbox else idnps)
+    named = certificate_check.named_addresses(certificate)
     with uow:
-        owners = _owners(uow.connection, mailbox, idnps, actor)
-        known = certificate_store.get(uow.connection, certificate.fingerprint)
+        connection = uow.connection
+        owners = _owners(connection, mailbox, idnps, actor)
+        check_certificate_names(named, target=mailbox, owners=owners,
+                                known=enrolment_store.known_addresses(connection, named), policy=policy)
+        known = certificate_store.get(connection, certificate.fingerprint)
         if known is not None:
             if known.revoked or (known.mailbox, known.professional_idnps) != (mailbox, certificate.professional_idnps):
                 raise CertificateConflict("This certificate is already on record, revoked or for another owner.",
                                           expression="pem")
             return known, False
-        certificate_store.insert(uow.connection, certificate)
+        certificate_store.insert(connection, certificate)
         uow.publish(events.CERTIFICATE_PUBLISHED, events.certificate_published(certificate, owners),
                     subject=events.certificate_subject(certificate))
+        released = release_held_kits(uow, certificate, now)
         uow.commit()
-    log.info("certificate published", fingerprint=certificate.fingerprint)
+    log.info("certificate published", fingerprint=certificate.fingerprint, kits_released=released)
     return certificate, True
 
 
-def _target(command: PublishCertificate, actor: Principal) -> tuple[str | None, str | None]:
+def release_held_kits(uow: UnitOfWork, certificate: CertificateView, now: datetime) -> int:
+    """Announce ``enrolment.completed`` for each held account kit the new certificate lets the mailbox receive."""
+    connection = uow.connection
+    if certificate.mailbox is not None:
+        held = enrolment_store.held_kits(connection, mailbox_address=certificate.mailbox)
+    else:
+        held = enrolment_store.held_kits(connection, idnps=certificate.professional_idnps)
+    released = 0
+    for waiting in held:
+        if not enrolment_store.kit_can_go(connection, waiting.mailbox, waiting.idnps, now):
+            continue  # e.g. a professional's own certificate, while his mailbox has other owners
+        if not enrolment_store.release_kit(connection, waiting.id):
+            continue
+        national = enrolment_store.professional_row(connection, waiting.idnps)
+        name = greeting(national, waiting.civility) if national is not None else \
+            display_name(None, waiting.civility, waiting.given, waiting.family)
+        uow.publish(events.ENROLMENT_COMPLETED, events.enrolment_completed(waiting, name, certificate, now),
+                    subject=f"Practitioner/{waiting.rpps}")
+        released += 1
+    return released
+
+
+def _target(command: PublishCertificate, actor: Principal, policy: MailboxPolicy) -> tuple[str | None, str | None]:
     if command.mailbox:
-        return check_mailbox_address(command.mailbox), None
+        mailbox = check_mailbox_address(command.mailbox)
+        if is_reserved(mailbox, policy):  # whoever asks, administrators included: the platform's keys are not here
+            raise MailboxReserved("This mailbox address is reserved to the platform; no certificate can be "
+                                  "published for it.", expression="mailbox")
+        return mailbox, None
     rpps = command.rpps or actor.rpps
     if not rpps:
         raise Invalid("Name the 'mailbox' or the professional's 'rpps' the certificate is for.", expression="rpps")

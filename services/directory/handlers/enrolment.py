@@ -16,11 +16,11 @@ from services.directory.domain.enrolment import Enrol, Enrolment, check_names_ma
 from services.directory.domain.errors import (
     AlreadyEnrolled,
     CertificateConflict,
-    MailboxTaken,
     NotInNationalDirectory,
     UnknownResource,
 )
 from services.directory.domain.identifiers import RPPS
+from services.directory.domain.mailboxes import MailboxPolicy, check_certificate_names, check_claim
 from services.directory.domain.views import CertificateView
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork
@@ -31,8 +31,12 @@ Clock = Callable[[], datetime]
 log = get_logger(__name__)
 
 
-def enrol(form: Enrol, *, uow: UnitOfWork, actor: Principal, clock: Clock) -> Enrolment:
-    """One enrolment per RPPS, for the caller himself (or by an administrator); 201 material or an error."""
+def enrol(form: Enrol, *, uow: UnitOfWork, actor: Principal, clock: Clock, policy: MailboxPolicy) -> Enrolment:
+    """One enrolment per RPPS, for the caller himself (or by an administrator); 201 material or an error.
+
+    The mailbox must be one ``policy`` lets him claim (``domain/mailboxes.py``). Without a certificate the
+    mailbox can receive, the account kit is held (``kit_held``) until one is published for it.
+    """
     form = form.checked()
     require_self_or_admin(actor, form.rpps)
     now, idnps = clock(), RPPS + form.rpps
@@ -42,41 +46,45 @@ def enrol(form: Enrol, *, uow: UnitOfWork, actor: Principal, clock: Clock) -> En
                                                 professional_idnps=None, field="certificate_pem")
     with uow:
         try:
-            accepted = _write(uow, form, idnps, actor.subject, now, certificate)
+            accepted = _write(uow, form, idnps, actor.subject, now, certificate, policy)
         except sa.exc.IntegrityError:
             raise Conflict("Another enrolment for this RPPS number or mailbox was made at the same moment.",
                            expression="rpps") from None
         uow.commit()
-    log.info("enrolment accepted", enrolment_id=accepted.id, with_certificate=bool(certificate))
+    log.info("enrolment accepted", enrolment_id=accepted.id, with_certificate=bool(certificate),
+             kit_held=accepted.kit_held)
     return accepted
 
 
 def _write(uow: UnitOfWork, form: Enrol, idnps: str, by: str, now: datetime,
-           certificate: CertificateView | None) -> Enrolment:
+           certificate: CertificateView | None, policy: MailboxPolicy) -> Enrolment:
     connection = uow.connection
     national = _national(connection, form, idnps)
     if enrolment_store.by_rpps(connection, form.rpps) is not None:
         raise AlreadyEnrolled("This professional has already enrolled.", expression="rpps")
-    _check_mailbox_free(connection, form.mailbox, idnps)
+    check_claim(form.mailbox, idnps, enrolment_store.known_address(connection, form.mailbox), policy)
+    if certificate is not None:
+        named = certificate_check.named_addresses(certificate, field="certificate_pem")
+        check_certificate_names(named, target=form.mailbox, owners=(idnps,),
+                                known=enrolment_store.known_addresses(connection, named), policy=policy,
+                                field="certificate_pem")
     accepted = Enrolment(f"enr-{uuid.uuid4().hex}", form.rpps, idnps, form.civility, form.family, form.given,
                          form.mailbox, form.phone1, form.phone2, form.address, form.postal_code, form.city,
                          form.specialty, now, by)
-    enrolment_store.insert(connection, accepted)
     enrolment_store.ensure_personal_mailbox(connection, form.mailbox, idnps, now.timestamp())
     if certificate is not None:
         _store_certificate(uow, certificate, idnps)
         accepted = replace(accepted, certificate_fingerprint=certificate.fingerprint)
-    greeting = display_name(national["title"], national["civility"] or form.civility, national["given"],
-                            national["family"])
-    uow.publish(events.ENROLLED, events.enrolled(accepted, greeting), subject=f"Practitioner/{form.rpps}")
+    accepted = replace(accepted, kit_held=not enrolment_store.kit_can_go(connection, form.mailbox, idnps, now))
+    enrolment_store.insert(connection, accepted)
+    uow.publish(events.ENROLLED, events.enrolled(accepted, greeting(national, form.civility)),
+                subject=f"Practitioner/{form.rpps}")
     return accepted
 
 
-def _check_mailbox_free(connection: sa.Connection, address: str, idnps: str) -> None:
-    """Free, or already this professional's own (a mailbox of the MSSanté extract, say)."""
-    owners = enrolment_store.mailbox_owners(connection, address)
-    if owners is not None and set(owners) != {idnps}:
-        raise MailboxTaken("This mailbox address is already used by someone else.", expression="mailbox")
+def greeting(national: sa.RowMapping, civility: str | None = None) -> str:
+    """How the account kit greets the professional, from the national data."""
+    return display_name(national["title"], national["civility"] or civility, national["given"], national["family"])
 
 
 def _store_certificate(uow: UnitOfWork, certificate: CertificateView, idnps: str) -> None:

@@ -12,6 +12,7 @@ DELIVERED = "message.delivered"
 BOUNCED = "message.bounced"
 READ = "message.read"
 ENROLLED = "professional.enrolled"  # consumed: the directory's
+ENROLMENT_COMPLETED = "enrolment.completed"  # consumed: the directory's (a held account kit can go)
 SCHEMA_VERSION = 1
 
 

@@ -13,6 +13,7 @@ from services.messaging.adapters.receipts import build_mdn
 from services.messaging.adapters.sealing import seal_as_operator
 from services.messaging.domain.commands import Draft, SubmitMessage
 from services.messaging.domain.errors import BounceCode, RecipientNotReady
+from services.messaging.domain.events import ENROLLED
 from services.messaging.domain.identifiers import normalise_address
 from services.messaging.domain.model import Author, Mode, Recipient, RecipientKind
 from services.messaging.domain.rules import bounce_code
@@ -45,7 +46,14 @@ def notice_id(*parts: str) -> str:
 
 def send_welcome_kit(event: CloudEvent, *, uow: UnitOfWork, directory: DirectoryPort, platform: Platform,
                      clock: Clock) -> None:
+    """On ``professional.enrolled``, unless the kit is held for want of a certificate; on ``enrolment.completed``.
+
+    One kit per enrolment whichever event (or replay of it) comes: the notice id is the enrolment's.
+    """
     data = event.data
+    if event.type == ENROLLED and data.get("account_kit") == "held":
+        log.info("welcome kit held until a certificate is published", enrolment_id=str(data["enrolment_id"]))
+        return
     mailbox = normalise_address(str(data["mailbox"]), field="mailbox")
     text = texts.welcome_text(data.get("display_name"), mailbox, str(data["enrolment_id"]))
     notice = Notice(notice_id("welcome", str(data["enrolment_id"])), mailbox, Draft(texts.WELCOME_SUBJECT, text),

@@ -104,7 +104,7 @@ def test_include_over_http_and_read_by_id(directory: Directory) -> None:
 
 
 def test_enrolment_over_http_with_its_event_on_the_bus(directory: Directory, observer: Observer) -> None:
-    form = enrolment_form(HELENE, mailbox="helene.lefevre@infirmier.mssante.fr",
+    form = enrolment_form(HELENE, mailbox="helene.lefevre@maillage.mssante.fr",
                           certificate_pem=make_identity(CA, "Helene L").cert_pem.decode())
     with directory.client(rpps=HELENE.rpps) as helene:
         created = helene.post("/api/v1/enrolments", json=form)

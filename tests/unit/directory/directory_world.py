@@ -21,12 +21,14 @@ from referencing import Registry, Resource
 
 from services.directory.adapters.annuaire_layout import PS_ACTIVITY_COLUMNS
 from services.directory.adapters.tables import BUS_TABLES
+from services.directory.domain.mailboxes import MailboxPolicy
 from services.directory.domain.names import normalise
 from services.directory.importer import import_extract
 from services.directory.synth import write_extract
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork, make_engine
 from services.shared.db.migrations import upgrade
+from services.shared.settings import Settings
 
 REPO = Path(__file__).resolve().parents[3]
 SYNTHETIC_ROWS = 2000
@@ -131,6 +133,7 @@ def professional(person: Person) -> Principal:
 
 
 ADMIN = Principal(subject="admin", roles=frozenset({"admin"}))
+MAILBOX_POLICY = MailboxPolicy.of(Settings().messaging_domains, Settings().platform_address)  # the defaults
 STRANGER = Principal(subject="service:coordination", service="coordination")
 
 
@@ -149,7 +152,7 @@ def rpc_validator(method: str) -> Draft202012Validator:
 
 def enrolment_form(person: Person = HELENE, **changes: Any) -> dict[str, Any]:
     form = {"civility": "Mme" if person.civility == "MME" else "M", "family": person.family.title(),
-            "given": person.given, "mailbox": f"{normalise(person.given)}.{person.rpps}@infirmier.mssante.fr",
+            "given": person.given, "mailbox": f"{normalise(person.given)}.{person.rpps}@maillage.mssante.fr",
             "phone1": "06 12 34 56 78", "phone2": None, "rpps": person.rpps, "address": "12 boulevard Voltaire",
             "postal_code": "75011", "city": "Paris", "specialty": None}
     form.update(changes)

@@ -7,7 +7,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from services.directory.domain.commands import PublishCertificate
-from services.directory.domain.errors import CertificateConflict, NotOwner, UnknownResource, UnusableCertificate
+from services.directory.domain.errors import (
+    CertificateConflict,
+    MailboxTaken,
+    NotOwner,
+    UnknownResource,
+    UnusableCertificate,
+)
+from services.directory.domain.mailboxes import MailboxReserved
 from services.directory.domain.views import CertificateView
 from services.directory.handlers.certificates import certificates_of, publish_certificate, revoke_certificate
 from services.messaging.crypto.testing import Identity, make_ca, make_identity, usage_flags
@@ -21,7 +28,9 @@ from tests.unit.directory.directory_world import (
     JEANNE,
     JEANNE_BOX,
     LUC,
+    MAILBOX_POLICY,
     PAUL,
+    PAUL_BOX,
     World,
     professional,
 )
@@ -36,7 +45,8 @@ def pem(identity: Identity) -> str:
 def publish(world: World, certificate: str, actor: Principal | None = None,
             **target: str) -> tuple[CertificateView, bool]:
     command = PublishCertificate(certificate, **target)
-    return publish_certificate(command, uow=world.uow(), actor=actor or professional(JEANNE), clock=world.clock)
+    return publish_certificate(command, uow=world.uow(), actor=actor or professional(JEANNE), clock=world.clock,
+                               policy=MAILBOX_POLICY)
 
 
 def test_an_owner_publishes_for_a_mailbox_and_the_event_names_owners_not_the_pem(world: World) -> None:
@@ -127,3 +137,34 @@ def test_pem_is_stored_normalised(world: World) -> None:
     identity = make_identity(CA, "Jeanne Martin")
     view, _ = publish(world, "\n\n" + pem(identity) + "\n", mailbox=JEANNE_BOX)
     assert view.pem == identity.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+PLATFORM = "ne-pas-repondre@maillage.mssante.fr"
+
+
+@pytest.mark.parametrize("target", [PLATFORM, "Ne.Pas.Repondre@Maillage.MSSante.fr", "postmaster@medecin.mssante.fr"])
+def test_no_certificate_for_a_reserved_address_not_even_by_an_administrator(world: World, target: str) -> None:
+    for actor in (ADMIN, professional(JEANNE)):
+        with pytest.raises(MailboxReserved) as caught:
+            publish(world, pem(make_identity(CA, "Fake platform", email=PLATFORM)), actor=actor, mailbox=target)
+        assert caught.value.status == 403 and caught.value.expression == "mailbox"
+    assert world.events("certificate.published") == []
+
+
+def test_a_certificate_naming_the_platform_address_is_403_for_any_owner(world: World) -> None:
+    fake = pem(make_identity(CA, "Jeanne as the platform", email=PLATFORM))
+    for target in ({"mailbox": JEANNE_BOX}, {}):  # her mailbox, or her own record
+        with pytest.raises(MailboxReserved) as caught:
+            publish(world, fake, **target)
+        assert caught.value.status == 403 and caught.value.expression == "pem"
+    assert world.events("certificate.published") == []
+
+
+def test_a_certificate_naming_someone_elses_mailbox_is_409(world: World) -> None:
+    as_paul = pem(make_identity(CA, "Jeanne as Paul", email=PAUL_BOX))
+    for target in ({"mailbox": JEANNE_BOX}, {}):
+        with pytest.raises(MailboxTaken) as caught:
+            publish(world, as_paul, **target)
+        assert caught.value.status == 409 and caught.value.expression == "pem"
+    own = pem(make_identity(CA, "Jeanne for the cabinet", email=JEANNE_BOX))  # her own box, for a box she shares
+    assert publish(world, own, mailbox=CAB_BOX)[1]

@@ -7,9 +7,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from services.directory.adapters import enrolment_store
 from services.directory.adapters.tables import certificate, enrolment, mailbox, mailbox_owner
+from services.directory.domain.commands import PublishCertificate
 from services.directory.domain.enrolment import Enrol
 from services.directory.domain.errors import AlreadyEnrolled, MailboxTaken, NameMismatch, NotInNationalDirectory
+from services.directory.domain.mailboxes import MailboxNotClaimable, MailboxPolicy, MailboxReserved
+from services.directory.handlers.certificates import publish_certificate
 from services.directory.handlers.enrolment import enrol, enrolment_of
 from services.directory.importer import import_extract
 from services.messaging.crypto.testing import make_ca, make_identity
@@ -22,6 +26,8 @@ from tests.unit.directory.directory_world import (
     HELENE,
     JEANNE,
     JEANNE_BOX,
+    LUC,
+    MAILBOX_POLICY,
     NOBODY_RPPS,
     PAUL,
     PAUL_BOX,
@@ -31,10 +37,13 @@ from tests.unit.directory.directory_world import (
     write_mailboxes,
 )
 
+PLATFORM = "ne-pas-repondre@maillage.mssante.fr"
+
 
 def run(world: World, actor: Principal | None = None, **changes: Any) -> Any:
     form = enrolment_form(changes.pop("person", HELENE), **changes)
-    return enrol(Enrol(**form), uow=world.uow(), actor=actor or professional(HELENE), clock=world.clock)
+    return enrol(Enrol(**form), uow=world.uow(), actor=actor or professional(HELENE), clock=world.clock,
+                 policy=MAILBOX_POLICY)
 
 
 def rows(world: World, table: sa.Table, *where: Any) -> list[Any]:
@@ -55,7 +64,8 @@ def test_an_enrolment_creates_a_personal_mailbox_and_announces_itself(world: Wor
     assert event["subject"] == f"Practitioner/{HELENE.rpps}"
     assert event["data"] | {"enrolment_id": "x"} == {
         "schema_version": 1, "enrolment_id": "x", "rpps": HELENE.rpps, "mailbox": accepted.mailbox,
-        "display_name": "Mme Hélène LEFÈVRE-D'ÉTÉ", "enrolled_at": world.now.isoformat(timespec="seconds")}
+        "display_name": "Mme Hélène LEFÈVRE-D'ÉTÉ", "enrolled_at": world.now.isoformat(timespec="seconds"),
+        "account_kit": "held"}  # no certificate to encrypt the kit for yet
     assert enrolment_of(accepted.id, read=world.read, actor=professional(HELENE)) == accepted
 
 
@@ -108,6 +118,7 @@ def test_a_mailbox_of_someone_else_is_409_but_ones_own_is_reused(world: World) -
     with pytest.raises(MailboxTaken) as caught:
         run(world, mailbox=PAUL_BOX)
     assert caught.value.status == 409 and caught.value.expression == "mailbox"
+    assert "for someone else" in caught.value.message
     accepted = run(world, person=JEANNE, actor=professional(JEANNE), mailbox=JEANNE_BOX.upper())
     assert accepted.mailbox == JEANNE_BOX
     owners = rows(world, mailbox_owner, mailbox_owner.c.address == JEANNE_BOX)
@@ -141,3 +152,117 @@ def test_an_enrolled_mailbox_outlives_the_next_mailbox_import(world: World, tmp_
     cab = rows(world, mailbox_owner, mailbox_owner.c.address == CAB_BOX)
     expected = sorted([("8" + JEANNE.rpps, True), ("8" + PAUL.rpps, True)])
     assert sorted((o["owner_idnps"], o["active"]) for o in cab) == expected
+
+
+def nothing_written(world: World) -> bool:
+    return rows(world, enrolment) == [] and world.events("professional.enrolled") == [] and \
+        world.events("certificate.published") == []
+
+
+@pytest.mark.parametrize("address", [PLATFORM, "NE-PAS-REPONDRE@maillage.mssante.fr",
+                                     "ne.pas.repondre@maillage.mssante.fr", "postmaster@maillage.mssante.fr",
+                                     "abuse@medecin.mssante.fr"])
+def test_taking_the_platform_address_or_a_role_address_is_403_for_anyone(world: World, address: str) -> None:
+    fake = make_identity(make_ca("Takeover CA"), "Fake platform", email=PLATFORM).cert_pem.decode()
+    for actor in (professional(HELENE), ADMIN):
+        with pytest.raises(MailboxReserved) as caught:
+            run(world, actor=actor, mailbox=address, certificate_pem=fake)
+        assert caught.value.status == 403 and caught.value.expression == "mailbox"
+    assert nothing_written(world) and rows(world, mailbox, mailbox.c.address == PLATFORM) == []
+
+
+def test_a_new_address_outside_the_operated_domains_is_422(world: World) -> None:
+    with pytest.raises(MailboxNotClaimable) as caught:
+        run(world, mailbox="helene.lefevre@infirmier.mssante.fr")
+    assert caught.value.status == 422 and caught.value.expression == "mailbox" and nothing_written(world)
+    other = MailboxPolicy.of(("infirmier.mssante.fr",), PLATFORM)
+    accepted = enrol(Enrol(**enrolment_form(mailbox="helene.lefevre@infirmier.mssante.fr")), uow=world.uow(),
+                     actor=professional(HELENE), clock=world.clock, policy=other)
+    assert accepted.mailbox == "helene.lefevre@infirmier.mssante.fr"
+
+
+def test_an_address_another_professional_claimed_is_409(world: World) -> None:
+    claimed = run(world).mailbox  # Hélène's new address
+    with pytest.raises(MailboxTaken) as caught:
+        run(world, person=LUC, actor=professional(LUC), mailbox=claimed.upper())
+    assert caught.value.status == 409 and "already claimed" in caught.value.message
+    assert [e["data"]["rpps"] for e in world.events("professional.enrolled")] == [HELENE.rpps]
+    owners = rows(world, mailbox_owner, mailbox_owner.c.address == claimed)
+    assert [o["owner_idnps"] for o in owners] == ["8" + HELENE.rpps]
+
+
+def test_a_shared_cabinet_mailbox_is_nobodys_personal_one(world: World) -> None:
+    with pytest.raises(MailboxTaken):
+        run(world, person=JEANNE, actor=professional(JEANNE), mailbox=CAB_BOX)  # listed for Jeanne and Paul
+
+
+def test_a_certificate_given_with_the_form_may_not_name_someone_elses_address(world: World) -> None:
+    ca = make_ca("Enrolment CA")
+    with pytest.raises(MailboxTaken) as caught:
+        run(world, certificate_pem=make_identity(ca, "Helene L", email=PAUL_BOX).cert_pem.decode())
+    assert caught.value.expression == "certificate_pem" and nothing_written(world)
+    with pytest.raises(MailboxReserved):
+        run(world, certificate_pem=make_identity(ca, "Helene L", email=PLATFORM).cert_pem.decode())
+    assert nothing_written(world)
+
+
+def kit_of(world: World, enrolment_id: str) -> bool:
+    [row] = rows(world, enrolment, enrolment.c.id == enrolment_id)
+    return bool(row["kit_held"])
+
+
+def test_with_a_certificate_the_kit_goes_at_once(world: World) -> None:
+    pem = make_identity(make_ca("Enrolment CA"), "Helene Lefevre").cert_pem.decode()
+    accepted = run(world, certificate_pem=pem)
+    assert not accepted.kit_held and not kit_of(world, accepted.id)
+    [event] = world.events("professional.enrolled")
+    assert event["data"]["account_kit"] == "sending"
+
+
+def test_a_mailbox_whose_certificate_was_published_before_enrolment_gets_its_kit_at_once(world: World) -> None:
+    box = make_identity(make_ca("Enrolment CA"), "Jeanne box", email=JEANNE_BOX).cert_pem.decode()
+    publish_certificate(PublishCertificate(box, JEANNE_BOX), uow=world.uow(), actor=professional(JEANNE),
+                        clock=world.clock, policy=MAILBOX_POLICY)
+    accepted = run(world, person=JEANNE, actor=professional(JEANNE), mailbox=JEANNE_BOX)
+    assert not accepted.kit_held and world.events("enrolment.completed") == []
+
+
+def test_a_held_kit_is_released_once_by_the_first_certificate_of_the_mailbox(world: World) -> None:
+    accepted = run(world)
+    assert accepted.kit_held and kit_of(world, accepted.id)
+    assert enrolment_of(accepted.id, read=world.read, actor=ADMIN).kit_held
+    ca = make_ca("Later CA")
+    first, created = publish_certificate(
+        PublishCertificate(make_identity(ca, "Helene 1").cert_pem.decode(), accepted.mailbox), uow=world.uow(),
+        actor=professional(HELENE), clock=world.clock, policy=MAILBOX_POLICY)
+    assert created and not kit_of(world, accepted.id)
+    [completed] = world.events("enrolment.completed")
+    validate_event_body("enrolment.completed", completed)
+    assert completed["subject"] == f"Practitioner/{HELENE.rpps}"
+    assert completed["data"] | {"completed_at": "x"} == {
+        "schema_version": 1, "enrolment_id": accepted.id, "rpps": HELENE.rpps, "mailbox": accepted.mailbox,
+        "display_name": "Mme Hélène LEFÈVRE-D'ÉTÉ", "certificate_fingerprint": first.fingerprint, "completed_at": "x"}
+    publish_certificate(PublishCertificate(make_identity(ca, "Helene 2").cert_pem.decode(), accepted.mailbox),
+                        uow=world.uow(), actor=professional(HELENE), clock=world.clock, policy=MAILBOX_POLICY)
+    assert len(world.events("enrolment.completed")) == 1
+
+
+def test_a_professionals_own_certificate_releases_the_kit_of_the_mailbox_he_alone_owns(world: World) -> None:
+    accepted = run(world)
+    own = make_identity(make_ca("Later CA"), "Helene own").cert_pem.decode()
+    publish_certificate(PublishCertificate(own), uow=world.uow(), actor=professional(HELENE), clock=world.clock,
+                        policy=MAILBOX_POLICY)
+    [completed] = world.events("enrolment.completed")
+    assert completed["data"]["enrolment_id"] == accepted.id and not kit_of(world, accepted.id)
+
+
+def test_a_certificate_of_another_mailbox_or_professional_releases_nothing(world: World) -> None:
+    accepted = run(world)
+    ca = make_ca("Later CA")
+    publish_certificate(PublishCertificate(make_identity(ca, "Paul own").cert_pem.decode()), uow=world.uow(),
+                        actor=professional(PAUL), clock=world.clock, policy=MAILBOX_POLICY)
+    publish_certificate(PublishCertificate(make_identity(ca, "Paul box").cert_pem.decode(), PAUL_BOX),
+                        uow=world.uow(), actor=professional(PAUL), clock=world.clock, policy=MAILBOX_POLICY)
+    assert world.events("enrolment.completed") == [] and kit_of(world, accepted.id)
+    with world.engine.connect() as connection:
+        assert not enrolment_store.kit_can_go(connection, accepted.mailbox, accepted.idnps, world.now)

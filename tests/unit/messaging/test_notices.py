@@ -14,13 +14,25 @@ from services.messaging.domain.errors import RecipientNotReady
 from services.messaging.domain.model import Author
 from services.messaging.handlers import mailbox, notices
 from services.shared.bus.envelope import CloudEvent
+from services.shared.bus.schemas import validate_event_body
 from tests.unit.messaging.world import ALICE, BOB, NOCERT, RPPS, UNKNOWN, World
 
 
-def enrolled(mailbox_address: str = BOB, enrolment_id: str = "enr-1") -> CloudEvent:
-    return CloudEvent(type="professional.enrolled", source="urn:maillage:service:directory", data={
+def enrolled(mailbox_address: str = BOB, enrolment_id: str = "enr-1", **extra: str) -> CloudEvent:
+    event = CloudEvent(type="professional.enrolled", source="urn:maillage:service:directory", data={
         "schema_version": 1, "enrolment_id": enrolment_id, "rpps": RPPS["bob"], "mailbox": mailbox_address,
-        "display_name": "Dr Bob Durand", "enrolled_at": "2025-01-31T08:00:00+00:00"})
+        "display_name": "Dr Bob Durand", "enrolled_at": "2025-01-31T08:00:00+00:00", **extra})
+    validate_event_body(event.type, event.to_dict())
+    return event
+
+
+def completed(mailbox_address: str = BOB, enrolment_id: str = "enr-1") -> CloudEvent:
+    event = CloudEvent(type="enrolment.completed", source="urn:maillage:service:directory", data={
+        "schema_version": 1, "enrolment_id": enrolment_id, "rpps": RPPS["bob"], "mailbox": mailbox_address,
+        "display_name": "Dr Bob Durand", "certificate_fingerprint": "ab" * 32,
+        "completed_at": "2025-01-31T09:00:00+00:00"})
+    validate_event_body(event.type, event.to_dict())
+    return event
 
 
 def notice_in(world: World, reader: str, address: str) -> email.message.EmailMessage:
@@ -45,6 +57,25 @@ def test_the_welcome_kit_arrives_by_secure_message_once_in_french(world: World) 
 def test_the_welcome_kit_waits_for_a_mailbox_that_cannot_receive_yet(world: World) -> None:
     with pytest.raises(RecipientNotReady):
         world.handle(enrolled(NOCERT), notices.send_welcome_kit, **world.deps())
+    assert world.count(messages) == 0
+
+
+def test_a_held_kit_is_not_attempted_on_enrolment_and_goes_once_on_completion(world: World) -> None:
+    world.handle(enrolled(account_kit="held"), notices.send_welcome_kit, **world.deps())
+    assert world.count(messages) == 0  # held means held, even if the mailbox could receive by now
+    world.handle(enrolled(NOCERT, "enr-2", account_kit="held"), notices.send_welcome_kit, **world.deps())
+    assert world.count(messages) == 0  # and no retry towards the dead letters either
+
+    for event in (completed(), completed(), enrolled(account_kit="sending")):  # replays and both announcements
+        world.handle(event, notices.send_welcome_kit, **world.deps())
+
+    kit = notice_in(world, "bob", BOB)
+    assert kit["Subject"].startswith("Bienvenue") and "Bonjour Dr Bob Durand" in kit.get_body().get_content()
+
+
+def test_a_completed_enrolment_whose_mailbox_still_cannot_receive_is_retried(world: World) -> None:
+    with pytest.raises(RecipientNotReady):
+        world.handle(completed(NOCERT), notices.send_welcome_kit, **world.deps())
     assert world.count(messages) == 0
 
 
