@@ -97,6 +97,8 @@ class Connection:
             pass
         except HttpError as exc:
             self._refuse(exc)
+            if self.tracker is not None:
+                self.tracker.refused(self, exc.status)
         finally:
             if self.tracker is not None:
                 self.tracker.closed(self)
@@ -464,6 +466,7 @@ class Tracker(Protocol):
     def waiting(self, connection: Connection) -> None: ...
     def busy(self, connection: Connection) -> None: ...
     def closed(self, connection: Connection) -> None: ...
+    def refused(self, connection: Connection, status: int) -> None: ...
 
 
 def serve_connection(sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int], *,
