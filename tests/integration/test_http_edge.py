@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,7 @@ from services.shared.web import (
     register_check,
 )
 from services.shared.web.readiness import unregister_check
-from tests.support.platform import free_port
+from tests.support.platform import eventually, free_port
 
 pytestmark = pytest.mark.integration
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -375,3 +376,14 @@ def test_the_configured_public_base_url_is_the_base_of_links(tmp_path):
         assert statement["implementation"]["url"] == "https://maillage.example.fr/cpts/fhir"
     finally:
         runner.kill()
+
+
+def test_a_request_refused_before_routing_writes_an_access_line(edge, caplog):
+    base, _ = edge
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with caplog.at_level(logging.INFO), socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(b"GET /fhir/Practitioner?name=Dupont HTTP/2.0\r\nHost: a\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 505 ")
+        line = eventually(lambda: _access_lines(caplog))[0]
+    assert (line.route, line.status, line.method) == ("unparsed", 505, None)
+    assert "Dupont" not in str(vars(line))

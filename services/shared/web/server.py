@@ -44,6 +44,7 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 IDLE_TIMEOUT_SECONDS = 75
 _PLACEHOLDER = re.compile(r"<[^>]*>")
 UNMATCHED = "unmatched"  # the route label of 404s, so scanners cannot blow up label cardinality
+UNPARSED = "unparsed"  # the route of a request the HTTP layer refused before it could be routed
 REQUEST_ID_KEY = "maillage.request_id"  # in the WSGI environ: the id the access line and X-Request-Id carry
 ERROR_KEY = "maillage.error"  # in the WSGI environ: the type of the error an answer reports, for the access line
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -318,6 +319,14 @@ class Listener:
     def closed(self, connection: Connection) -> None:
         self._waiting.pop(connection, None)
         self._connections.pop(connection, None)
+
+    def refused(self, connection: Connection, status: int) -> None:
+        """A request the server refused before routing it (malformed, too large, too slow): its access line."""
+        if self.settings.http_access_log and _access_log.isEnabledFor(logging.INFO):
+            _access_log.info("http request", extra={
+                "method": None, "route": UNPARSED, "status": status, "duration_ms": None,
+                "request_id": None, "error": "refused before routing",
+            })
 
     def _serve(self, connection: Connection) -> None:
         if not self._serving:
