@@ -133,6 +133,8 @@ def _parse(request: Request) -> Any:
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
             expression=BODY,
         ) from None
+    except RecursionError:  # arrays or objects nested some thousands deep: the decoder gives up
+        raise Invalid("The request body nests arrays or objects too deeply.", expression=BODY) from None
     except (UnicodeDecodeError, ValueError) as exc:
         raise Invalid(f"The request body is not valid JSON: {exc}.", expression=BODY) from None
 

@@ -227,3 +227,82 @@ def test_twenty_mib_of_attachments_pass_the_edge_base64_included_and_one_byte_mo
     assert at_limit.status_code == 202, at_limit.text
     assert over.status_code == 413 and over.json()["expression"] == "attachments"
     assert str(limit) in over.json()["detail"]
+
+
+FHIR = {"Content-Type": "application/fhir+json"}
+
+
+def communication(**changes: object) -> dict[str, object]:
+    return {"resourceType": "Communication", "status": "in-progress", "sender": {"identifier": {"value": ALICE}},
+            "recipient": [{"identifier": {"value": BOB}}], "topic": {"text": "Avis"},
+            "payload": [{"contentString": "Bonjour,"}], **changes}
+
+
+@pytest.mark.parametrize("changes, expression", [  # each was a 500 (TypeError or AttributeError)
+    ({"topic": "Avis"}, "Communication.topic"),
+    ({"extension": {"url": "x", "valueBoolean": True}}, "Communication.extension"),
+    ({"extension": ["read-receipt"]}, "Communication.extension[0]"),
+    ({"inResponseTo": [7]}, "Communication.inResponseTo[0]"),
+    ({"inResponseTo": {"reference": "Communication/1"}}, "Communication.inResponseTo"),
+    ({"subject": {"identifier": "279035121518989"}}, "Communication.subject.identifier"),
+])
+def test_a_communication_of_the_wrong_shape_is_a_400_naming_the_element(
+        platform: Platform, changes: dict[str, object], expression: str) -> None:
+    with platform.client("alice") as alice:
+        refused = alice.post("/fhir/Communication", json=communication(**changes), headers=FHIR)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["resourceType"] == "OperationOutcome"
+    assert refused.json()["issue"][0]["expression"] == [expression]
+
+
+def test_a_body_nested_too_deeply_is_a_400_on_both_send_routes(platform: Platform) -> None:
+    nested = b'{"resourceType": "Communication", "note": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with platform.client("alice") as alice:
+        for path, content_type in (("/fhir/Communication", "application/fhir+json"),
+                                   ("/api/v1/messages", "application/json")):
+            refused = alice.post(path, content=nested, headers={"Content-Type": content_type})
+            assert refused.status_code == 400, refused.text  # was a 500 (RecursionError in json.loads)
+
+
+def test_a_communication_names_its_patient_by_ins_and_every_ins_system_meets_the_objection(
+        platform: Platform) -> None:
+    with platform.client("alice") as alice:
+        by_ipp = alice.post("/fhir/Communication", headers=FHIR, json=communication(
+            subject={"identifier": {"system": "urn:oid:1.2.250.1.71.4.2.7", "value": "IPP-42"}}))
+        by_reference = alice.post("/fhir/Communication", headers=FHIR, json=communication(
+            subject={"reference": "Patient/42"}))
+        in_about = alice.post("/fhir/Communication", headers=FHIR, json=communication(
+            about=[{"reference": "Patient/42"}]))
+        objections = [alice.post("/fhir/Communication", headers=FHIR, json=communication(
+            subject={"identifier": {"system": system, "value": OBJECTING_INS}}))
+            for system in ("urn:oid:1.2.250.1.213.1.4.8", "urn:oid:1.2.250.1.213.1.4.9")]
+    assert (by_ipp.status_code, by_ipp.json()["issue"][0]["expression"]) == (
+        422, ["Communication.subject.identifier.system"])
+    assert (by_reference.status_code, by_reference.json()["issue"][0]["expression"]) == (
+        422, ["Communication.subject.identifier"])
+    assert (in_about.status_code, in_about.json()["issue"][0]["expression"]) == (422, ["Communication.about[0]"])
+    for refused in objections:
+        assert refused.status_code == 422 and "opposé" in refused.json()["issue"][0]["diagnostics"]
+        assert refused.json()["issue"][0]["expression"] == ["Communication.subject.identifier.value"]
+        assert OBJECTING_INS not in refused.text
+
+
+def test_mutated_communications_over_http_never_give_a_5xx(platform: Platform) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.unit.messaging.test_fhir_communication import PATHS, _mutated
+
+    values = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.lists(st.integers(), max_size=2) \
+        | st.dictionaries(st.sampled_from(["reference", "value", "url", "text"]), st.integers(), max_size=2)
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(path=st.sampled_from(PATHS), value=values)
+    def check(path: tuple[object, ...], value: object) -> None:
+        resource = _mutated(path, value)
+        resource["sender"], resource["recipient"] = {"identifier": {"value": ALICE}}, [{"identifier": {"value": BOB}}]
+        answer = alice.post("/fhir/Communication", json=resource, headers=FHIR)
+        assert answer.status_code in (202, 400, 403, 413, 422), answer.text[:300]
+
+    with platform.client("alice") as alice:
+        check()
