@@ -236,3 +236,12 @@ def test_random_query_strings_over_http_give_200_or_400(directory: Directory) ->
 
     with directory.client(rpps=LUC.rpps) as client:
         check()
+
+
+@pytest.mark.parametrize("resource_id", ["a%00b", "8" + "1" * 200, "%C3%A9t%C3%A9", "a%20b", "..%2F..%2Fx", "a%0Ab"])
+def test_a_read_by_an_id_that_cannot_exist_is_a_404(directory: Directory, resource_id: str) -> None:
+    with directory.client(rpps=LUC.rpps) as client:
+        for resource in ("Practitioner", "PractitionerRole", "Organization"):
+            missing = client.get(f"/fhir/{resource}/{resource_id}")
+            assert missing.status_code in (400, 404), missing.text  # 400: the edge refused the target itself
+            assert issue(missing)["code"] in ("not-found", "invalid") and "1" * 100 not in missing.text

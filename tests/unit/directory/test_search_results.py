@@ -307,3 +307,14 @@ def test_random_query_strings_give_a_bundle_or_a_400(shared_world: World) -> Non
         assert result["type"] == "searchset"
 
     check()
+
+
+@pytest.mark.parametrize("resource_id", ["a\x00b", "8" + "1" * 100, "été", "a b", "", "a/b"])
+def test_an_id_that_cannot_exist_is_not_found_before_any_query(resource_id: str) -> None:
+    def no_database() -> Any:
+        raise AssertionError("an impossible id reached the database")
+
+    for read in (handlers.read_practitioner, handlers.read_role, handlers.read_organisation):
+        with pytest.raises(UnknownResource) as caught:
+            read(resource_id, read=no_database)
+        assert caught.value.expression == "id" and (not resource_id or resource_id not in caught.value.message)
