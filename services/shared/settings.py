@@ -39,6 +39,7 @@ class Settings:
     bus_retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
     bus_delivery_limit: int = 20
     bus_prefetch: int = 200
+    bus_heartbeat_seconds: int = 30  # AMQP heartbeat asked of the broker; idle connections keep it
     relay_batch_size: int = 500
     relay_idle_ms: int = 50
     relay_gather_ms: int = 10
@@ -163,6 +164,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         bus_retry_delays_ms=_delays(env, "MAILLAGE_BUS_RETRY_DELAYS_MS", Settings.bus_retry_delays_ms),
         bus_delivery_limit=_int(env, "MAILLAGE_BUS_DELIVERY_LIMIT", Settings.bus_delivery_limit),
         bus_prefetch=_int(env, "MAILLAGE_BUS_PREFETCH", Settings.bus_prefetch),
+        bus_heartbeat_seconds=_int(env, "MAILLAGE_BUS_HEARTBEAT_SECONDS", Settings.bus_heartbeat_seconds),
         relay_batch_size=_int(env, "MAILLAGE_RELAY_BATCH_SIZE", Settings.relay_batch_size),
         relay_lease_seconds=_int(env, "MAILLAGE_RELAY_LEASE_SECONDS", Settings.relay_lease_seconds),
         search_timeout_ms=_int(env, "MAILLAGE_SEARCH_TIMEOUT_MS", Settings.search_timeout_ms),
@@ -172,6 +174,8 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         platform_address=platform_address,
         messaging_domains=_domains(env, "MAILLAGE_MESSAGING_DOMAINS", platform_address.rpartition("@")[2]),
     )
+    if settings.bus_heartbeat_seconds < 3:  # nameko's consumers check theirs after a second without traffic
+        raise SettingsError("MAILLAGE_BUS_HEARTBEAT_SECONDS must be 3 or more.")
     if settings.production and settings.auth_issuer == DEV_ISSUER:
         raise SettingsError("MAILLAGE_AUTH_ISSUER must name the production issuer when MAILLAGE_ENV=production.")
     if settings.log_format not in ("json", "console"):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import errno
+import select
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -113,8 +115,15 @@ class Connection(amqp.Connection):
                          write_timeout=write_timeout, socket_settings=socket_settings, **kwargs)
 
 
-def connect(uri: str, *, heartbeat: int = 30, name: str = "maillage") -> amqp.Connection:
-    """Open a connection from an ``amqp://user:pass@host:port/vhost`` URI."""
+DEFAULT_HEARTBEAT = 30
+
+
+def connect(uri: str, *, heartbeat: int = DEFAULT_HEARTBEAT, name: str = "maillage") -> amqp.Connection:
+    """Open a connection from an ``amqp://user:pass@host:port/vhost`` URI.
+
+    The broker closes a connection that stays silent for its negotiated heartbeat interval (about
+    twice, at most): one kept open between uses must be looked after with ``keep_alive``.
+    """
     parts = urlparse(uri)
     if parts.scheme not in ("amqp", "amqps"):
         raise ValueError(f"AMQP_URI must start with amqp:// or amqps://, not {parts.scheme or 'nothing'}")
@@ -131,6 +140,40 @@ def connect(uri: str, *, heartbeat: int = 30, name: str = "maillage") -> amqp.Co
     )
     connection.connect()
     return connection
+
+
+def keep_alive(connection: amqp.Connection, *, every: float | None = None) -> bool:
+    """Look after the heartbeats of a connection kept open while idle; call it often (each idle tick).
+
+    Reads what the broker sent meanwhile (its heartbeats, and any method frame, dispatched as usual),
+    then sends a heartbeat if nothing was sent for half the interval. py-amqp only does this when
+    asked, and a connection nobody reads or writes is closed by the broker after its heartbeat
+    interval ("missed heartbeats from client"); the next publish then finds a reset socket.
+
+    Cheap when called more often than needed: it does nothing until ``every`` seconds (a quarter of
+    the interval, at most one second) passed since its last run. Returns whether it ran. Raises
+    (``OSError``, ``amqp.exceptions.AMQPError``) when the connection is gone or the broker was silent
+    for two intervals: the caller drops the connection and opens another when it needs one.
+    """
+    interval = connection.heartbeat
+    if not interval:
+        return False
+    now = time.monotonic()
+    if now < getattr(connection, "_maillage_keep_alive_at", 0.0):
+        return False
+    connection._maillage_keep_alive_at = now + (every if every is not None else min(interval / 4, 1.0))
+    transport = connection.transport
+    while transport._read_buffer or _readable(transport.sock):
+        connection.blocking_read(timeout=interval)  # one frame; a heartbeat is counted and dropped
+    connection.heartbeat_tick(rate=2)  # sends one if nothing left for interval / 2; raises past 2 intervals
+    return True
+
+
+def _readable(sock: Any) -> bool:
+    if sock is None:
+        raise OSError("the broker connection is closed")
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 def redact_uri(uri: str) -> str:

@@ -15,7 +15,7 @@ import amqp
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.shared.bus.amqp import connect, corked
+from services.shared.bus.amqp import DEFAULT_HEARTBEAT, connect, corked, keep_alive
 from services.shared.bus.envelope import CONTENT_TYPE
 from services.shared.bus.topology import EVENTS_EXCHANGE, declare_exchanges
 
@@ -43,6 +43,7 @@ class OutboxRelay:
         batch_size: int = 500,
         lease_seconds: float = 30.0,
         confirm_timeout: float = 30.0,
+        heartbeat: int = DEFAULT_HEARTBEAT,
         name: str = "relay",
     ) -> None:
         self.engine = engine
@@ -51,6 +52,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.lease_seconds = lease_seconds
         self.confirm_timeout = confirm_timeout
+        self.heartbeat = heartbeat
         self.owner = f"{name}-{uuid.uuid4().hex[:12]}"
         self._connection: amqp.Connection | None = None
         self._channel: amqp.Channel | None = None
@@ -92,6 +94,20 @@ class OutboxRelay:
     def pending(self) -> int:
         with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(self.outbox)) or 0)
+
+    def keep_alive(self) -> None:
+        """While idle: answer the broker's heartbeats and send ours, so the connection is there for the
+        next batch (the broker closes a silent one after its heartbeat interval). A connection found
+        dead is dropped here, quietly, and the next batch opens another."""
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            keep_alive(connection)
+        except Exception as exc:
+            log.info("outbox relay's idle broker connection is gone (%s); the next batch opens another",
+                     exc.__class__.__name__)
+            self._close_broker()
 
     def close(self) -> None:
         try:
@@ -204,7 +220,7 @@ class OutboxRelay:
 
     def _ensure_channel(self) -> amqp.Channel:
         if self._channel is None or self._connection is None or not self._connection.connected:
-            self._connection = connect(self.amqp_uri, name=self.owner)
+            self._connection = connect(self.amqp_uri, heartbeat=self.heartbeat, name=self.owner)
             channel = self._connection.channel()
             declare_exchanges(channel)
             channel.confirm_select()

@@ -10,6 +10,8 @@ from services.shared.bus.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 
+KEEP_ALIVE_TICK = 1.0  # seconds: an idle relay looks after its broker connection at least this often
+
 
 class RelayWorker:
     def __init__(
@@ -56,7 +58,7 @@ class RelayWorker:
                 self._stopping.wait(backoff)
                 continue
             if moved == 0:
-                if self._wake.wait(self.idle_seconds) and not self._stopping.is_set():
+                if self._idle() and not self._stopping.is_set():
                     # Woken by a commit: let the commits right behind it join the same batch.
                     time.sleep(self.coalesce_seconds)
                 self._wake.clear()
@@ -69,6 +71,19 @@ class RelayWorker:
         finally:
             self.relay.close()
             self._finished.set()
+
+    def _idle(self) -> bool:
+        """Wait for a commit's wake-up or the next poll; returns whether woken. Meanwhile, at least
+        every ``KEEP_ALIVE_TICK``, the relay looks after its broker connection's heartbeats: the broker
+        closes a connection silent for its heartbeat interval, and the next batch would find it reset."""
+        deadline = time.monotonic() + self.idle_seconds
+        while True:
+            self.relay.keep_alive()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if self._wake.wait(min(remaining, KEEP_ALIVE_TICK)):
+                return True
 
     def _flush(self) -> None:
         """On a graceful stop, publish what is committed and not leased by another relay, for a bounded

@@ -24,7 +24,7 @@ def container_config(settings: Settings) -> dict[str, Any]:
             }
         },
         "max_workers": 10,
-        "HEARTBEAT": 30,
+        "HEARTBEAT": settings.bus_heartbeat_seconds,  # nameko's own consumers and RPC (kombu checks them)
     }
 
 

@@ -109,6 +109,7 @@ class Database(DependencyProvider):
                 self.container.config["AMQP_URI"],
                 batch_size=self.settings.relay_batch_size,
                 lease_seconds=self.settings.relay_lease_seconds,
+                heartbeat=self.settings.bus_heartbeat_seconds,
                 name=f"{self.container.service_name}-relay",
             )
             self.worker = RelayWorker(relay, idle_seconds=self.settings.relay_idle_ms / 1000,

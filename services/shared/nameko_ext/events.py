@@ -139,7 +139,8 @@ class ReliableEventHandler(Consumer):
         settings = settings_of(self.container)
         self.max_attempts = settings.bus_max_attempts
         self.retry_queues = [self.subscription.retry_queue(delay) for delay in settings.bus_retry_delays_ms]
-        self.republisher = Republisher(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-failures")
+        self.republisher = Republisher(self.container.config["AMQP_URI"], name=f"{self.subscription.queue}-failures",
+                                       heartbeat=settings.bus_heartbeat_seconds)
         with self.republisher.channel() as channel:
             declare_subscription(
                 channel,

@@ -18,8 +18,11 @@ class ScriptedRelay:
         self.script: Iterator[int | Exception] = iter(script)
         self.worker: RelayWorker | None = None
         self.closed = False
+        self.leases = 0
+        self.kept_alive = 0
 
     def relay_once(self) -> int:
+        self.leases += 1
         step = next(self.script, None)
         if step is None:
             assert self.worker is not None
@@ -28,6 +31,9 @@ class ScriptedRelay:
         if isinstance(step, Exception):
             raise step
         return step
+
+    def keep_alive(self) -> None:
+        self.kept_alive += 1
 
     def close(self) -> None:
         self.closed = True
@@ -66,6 +72,34 @@ def test_a_commit_wakes_an_idle_relay_which_lets_the_commits_behind_it_join(slee
     worker.wake()
     worker.run()
     assert sleeps == [0.001, 0.004]
+
+
+def test_an_idle_relay_looks_after_its_broker_connection_while_it_waits_for_the_next_poll(
+        monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
+    monkeypatch.setattr(relay_worker, "KEEP_ALIVE_TICK", 0.001)
+    relay = ScriptedRelay([0])
+    worker = RelayWorker(relay, idle_seconds=3600.0)  # type: ignore[arg-type]
+    relay.worker = worker
+    ticks = 5
+
+    def keep_alive() -> None:
+        relay.kept_alive += 1
+        if relay.kept_alive == ticks:
+            worker.wake()  # a commit, at last
+
+    leased_after: list[int] = []  # keep-alives done before each lease
+    lease = relay.relay_once
+
+    def relay_once() -> int:
+        leased_after.append(relay.kept_alive)
+        return lease()
+
+    relay.keep_alive = keep_alive  # type: ignore[method-assign]
+    relay.relay_once = relay_once  # type: ignore[method-assign]
+    worker.run()
+    # The first lease found nothing; the hour's wait was spent keeping the connection alive, without
+    # polling the outbox, until the wake-up leased again (then the script ends: stop, last flush).
+    assert leased_after[:2] == [0, ticks]
 
 
 def test_a_failing_relay_backs_off_then_resumes(monkeypatch: pytest.MonkeyPatch, sleeps: list[float]) -> None:
