@@ -20,7 +20,10 @@ class EnrolmentRequest(_Strict):
     civility: str = Field(max_length=10, description="M or MME.")
     family: str = _NAME
     given: str = _NAME
-    mailbox: str = Field(max_length=254, description="Your MSSanté mailbox address.")
+    mailbox: str = Field(max_length=254, description=(
+        "Your MSSanté mailbox: an address the MSSanté directory lists for your RPPS number (you alone), or a new "
+        "address under a domain the platform operates. Reserved addresses (postmaster, no-reply, the platform's "
+        "sender...) and anyone else's are refused."))
     phone1: str = Field(max_length=20)
     phone2: str | None = Field(default=None, max_length=20)
     rpps: str = Field(max_length=11, description="Your RPPS number (11 digits).")
@@ -32,6 +35,20 @@ class EnrolmentRequest(_Strict):
 
     def command(self) -> Enrol:
         return Enrol(**self.model_dump())
+
+
+ENROLMENT_RESPONSE = {
+    "type": "object", "required": ["id", "rpps", "mailbox", "account_kit_status", "account_kit"],
+    "properties": {
+        "id": {"type": "string"}, "rpps": {"type": "string", "pattern": "^[0-9]{11}$"},
+        "idnps": {"type": "string"}, "mailbox": {"type": "string"}, "mailbox_type": {"const": "PER"},
+        "certificate_fingerprint": {"type": ["string", "null"]},
+        "account_kit_status": {"enum": ["sending", "held"], "description": (
+            "sending: the account kit is on its way by secure message; held: it leaves when a certificate is "
+            "published for the mailbox.")},
+        "account_kit": {"type": "string", "description": "The same, in one sentence."},
+    },
+}
 
 
 class CertificateRequest(_Strict):

@@ -6,7 +6,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from services.directory.adapters import api_bodies
-from services.directory.adapters.api_models import CertificateRequest, EnrolmentRequest
+from services.directory.adapters.api_models import ENROLMENT_RESPONSE, CertificateRequest, EnrolmentRequest
 from services.directory.adapters.connections import reader, utc_now
 from services.directory.domain.mailboxes import MailboxPolicy
 from services.directory.handlers import certificates, enrolment
@@ -36,7 +36,7 @@ class EnrolmentRoutes:
 
     @http("POST", "/api/v1/enrolments", max_body_bytes=64 * 1024, api=ApiOperation(
         "Enrol: the regional form, for your own RPPS number (administrators: for anyone)",
-        request_schema=EnrolmentRequest.model_json_schema(), responses={
+        request_schema=EnrolmentRequest.model_json_schema(), response_schema=ENROLMENT_RESPONSE, responses={
             201: "Enrolled: mailbox created; `account_kit_status` says whether the account kit is on its way by "
                  "secure message (`sending`) or held until a certificate is published for the mailbox (`held`)",
             **_CHECKS,
@@ -51,7 +51,8 @@ class EnrolmentRoutes:
         return 201, {"Location": f"/api/v1/enrolments/{accepted.id}"}, api_bodies.enrolment(accepted)
 
     @http("GET", "/api/v1/enrolments/<enrolment_id>", api=ApiOperation(
-        "An enrolment (the professional himself or an administrator)", responses={200: "The enrolment", **_OWNER}))
+        "An enrolment (the professional himself or an administrator)", response_schema=ENROLMENT_RESPONSE,
+        responses={200: "The enrolment", **_OWNER}))
     def get_enrolment(self, request: Any, enrolment_id: str) -> dict[str, Any]:
         found = enrolment.enrolment_of(enrolment_id, read=reader(self.db.engine), actor=request.principal)
         return api_bodies.enrolment(found)

@@ -3,6 +3,7 @@ certificate that names an address), nothing is written; an enrolment without a c
 and the first certificate published for the mailbox releases it (`enrolment.completed` on the bus, once)."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -101,3 +102,13 @@ def test_an_enrolment_without_certificate_holds_the_kit_until_one_is_published(d
     assert enrolled["data"]["account_kit"] == "held"
     assert completed["data"]["enrolment_id"] == body["id"] and completed["data"]["mailbox"] == form["mailbox"]
     assert completed["data"]["certificate_fingerprint"] == first.json()["fingerprint"]
+
+
+def test_the_openapi_document_states_the_refusals_and_the_kit_status(directory: Directory) -> None:
+    document = httpx.get(f"{directory.base_url}/api/v1/openapi.json", timeout=30).json()
+    enrolling = document["paths"]["/api/v1/enrolments"]["post"]["responses"]
+    assert "reserved" in enrolling["403"]["description"] and "someone else" in enrolling["409"]["description"]
+    assert "domains the platform operates" in enrolling["422"]["description"]
+    assert "held" in enrolling["201"]["description"] and '"sending", "held"' in json.dumps(document)
+    publishing = document["paths"]["/api/v1/directory/certificates"]["post"]["responses"]
+    assert "reserved" in publishing["403"]["description"] and "someone else" in publishing["409"]["description"]

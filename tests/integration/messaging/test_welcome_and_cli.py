@@ -1,6 +1,7 @@
 """The welcome kit on professional.enrolled, and the `maillage mail` commands against the running service."""
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import pytest
 from services.messaging.crypto.cms import decrypt, verify
 from services.messaging.crypto.mime import parse_message
 from services.messaging.crypto.testing import Identity
+from services.messaging.handlers.notices import notice_id
 from services.shared.bus.amqp import connect
 from services.shared.bus.envelope import CONTENT_TYPE, CloudEvent
+from services.shared.bus.schemas import validate_event_body
 from services.shared.bus.topology import EVENTS_EXCHANGE
 from tests.integration.messaging.conftest import Platform
 from tests.support.messaging_world import ALICE, BOB, NEWCOMER, RPPS
@@ -44,10 +47,34 @@ def test_an_enrolled_professional_gets_the_welcome_kit_once_by_secure_message(
     with platform.client("dave") as dave:
         listed = eventually(lambda: dave.get(f"/api/v1/mailboxes/{NEWCOMER}/messages").json()["messages"])
         kit = dave.get(f"/api/v1/mailboxes/{NEWCOMER}/messages/{listed[0]['id']}").json()
-    signed = decrypt(__import__("base64").b64decode(kit["ciphertext"]), pki["dave"].cert, pki["dave"].key)
+    signed = decrypt(base64.b64decode(kit["ciphertext"]), pki["dave"].cert, pki["dave"].key)
     content = parse_message(verify(signed).content)
     assert content.subject.startswith("Bienvenue sur Maillage") and "Bonjour Dr Dave Bernard" in content.text
     assert NEWCOMER in content.text and len(listed) == 1 and kit["sender"].startswith("ne-pas-repondre@")
+
+
+def test_a_held_kit_leaves_on_enrolment_completed_once_through_the_broker(
+        platform: Platform, pki: dict[str, Identity]) -> None:
+    enrolment = {"schema_version": 1, "enrolment_id": "enr-welcome-held", "rpps": RPPS["dave"], "mailbox": NEWCOMER,
+                 "display_name": "Dr Dave Bernard"}
+    held = CloudEvent(type="professional.enrolled", source="urn:maillage:service:directory", subject="Practitioner/x",
+                      data={**enrolment, "enrolled_at": "2026-11-23T09:15:02+00:00", "account_kit": "held"})
+    completed = CloudEvent(type="enrolment.completed", source="urn:maillage:service:directory",
+                           subject="Practitioner/x", data={**enrolment, "certificate_fingerprint": "ab" * 32,
+                                                           "completed_at": "2026-11-23T10:00:00+00:00"})
+    for event in (held, completed, completed):  # the completion replayed: one kit
+        validate_event_body(event.type, event.to_dict())
+        publish(platform.amqp_uri, event)
+    kit_id = notice_id("welcome", "enr-welcome-held")
+    with platform.client("dave") as dave:
+        def kits() -> list[str]:
+            listed = dave.get(f"/api/v1/mailboxes/{NEWCOMER}/messages").json()["messages"]
+            return [message["id"] for message in listed if message["id"] == kit_id]
+        assert eventually(kits) == [kit_id]
+        kit = dave.get(f"/api/v1/mailboxes/{NEWCOMER}/messages/{kit_id}").json()
+    content = parse_message(verify(decrypt(base64.b64decode(kit["ciphertext"]), pki["dave"].cert,
+                                           pki["dave"].key)).content)
+    assert "enr-welcome-held" in content.text and content.subject.startswith("Bienvenue sur Maillage")
 
 
 def maillage(platform: Platform, who: str, *args: str | Path) -> subprocess.CompletedProcess[str]:
