@@ -15,10 +15,23 @@ from services.directory.domain.enrolment import Enrolment
 from services.directory.domain.mailboxes import KnownAddress
 
 
-def professional_row(connection: sa.Connection, idnps: str) -> sa.RowMapping | None:
-    return connection.execute(sa.select(
-        professional.c.idnps, professional.c.family, professional.c.given, professional.c.title,
-        professional.c.civility, professional.c.active).where(professional.c.idnps == idnps)).mappings().first()
+def professional_row(connection: sa.Connection, idnps: str, *, lock: bool = False) -> sa.RowMapping | None:
+    """The national data of one professional; ``lock``: his row stays locked until the commit (PostgreSQL)."""
+    query = sa.select(professional.c.idnps, professional.c.family, professional.c.given, professional.c.title,
+                      professional.c.civility, professional.c.active).where(professional.c.idnps == idnps)
+    return connection.execute(query.with_for_update() if lock else query).mappings().first()
+
+
+def lock_professionals(connection: sa.Connection, idnps: Iterable[str]) -> None:
+    """Lock these professionals' rows until the commit, in one order (PostgreSQL; SQLite has one writer anyway).
+
+    An enrolment and a certificate publication for the same professional then run one after the other, so
+    the enrolment either sees the certificate (kit sent) or the publication sees the held kit (released).
+    """
+    wanted = sorted(set(idnps))
+    if wanted:
+        connection.execute(sa.select(professional.c.idnps).where(professional.c.idnps.in_(wanted)).order_by(
+            professional.c.idnps).with_for_update()).all()
 
 
 def mailbox_owners(connection: sa.Connection, address: str) -> tuple[str, ...] | None:

@@ -60,15 +60,16 @@ def publish_certificate(command: PublishCertificate, *, uow: UnitOfWork, actor: 
         certificate_store.insert(connection, certificate)
         uow.publish(events.CERTIFICATE_PUBLISHED, events.certificate_published(certificate, owners),
                     subject=events.certificate_subject(certificate))
-        released = release_held_kits(uow, certificate, now)
+        released = release_held_kits(uow, certificate, owners, now)
         uow.commit()
     log.info("certificate published", fingerprint=certificate.fingerprint, kits_released=released)
     return certificate, True
 
 
-def release_held_kits(uow: UnitOfWork, certificate: CertificateView, now: datetime) -> int:
+def release_held_kits(uow: UnitOfWork, certificate: CertificateView, owners: tuple[str, ...], now: datetime) -> int:
     """Announce ``enrolment.completed`` for each held account kit the new certificate lets the mailbox receive."""
     connection = uow.connection
+    enrolment_store.lock_professionals(connection, owners)  # against an enrolment committing meanwhile
     if certificate.mailbox is not None:
         held = enrolment_store.held_kits(connection, mailbox_address=certificate.mailbox)
     else:

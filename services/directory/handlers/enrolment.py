@@ -99,7 +99,7 @@ def _store_certificate(uow: UnitOfWork, certificate: CertificateView, idnps: str
 
 
 def _national(connection: sa.Connection, form: Enrol, idnps: str) -> sa.RowMapping:
-    national = enrolment_store.professional_row(connection, idnps)
+    national = enrolment_store.professional_row(connection, idnps, lock=True)  # see lock_professionals
     if national is None or not national["active"]:
         raise NotInNationalDirectory("No active professional holds this RPPS number in the national directory.",
                                      expression="rpps")
