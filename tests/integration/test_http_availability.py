@@ -5,6 +5,7 @@ client timeouts, and the assertions are about what was answered).
 """
 from __future__ import annotations
 
+import contextlib
 import resource
 import socket
 from collections.abc import Iterator
@@ -79,10 +80,8 @@ def _trickle(socks: list[socket.socket], stop: Event) -> None:
     """A header byte on every connection every two seconds: slowloris."""
     while not stop.ready():
         for sock in socks:
-            try:
+            with contextlib.suppress(OSError):
                 sock.send(b"X")
-            except OSError:
-                pass
         eventlet.sleep(2)
 
 
@@ -235,19 +234,15 @@ class BrokerProxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         self.thread.kill()
         self.listener.close()
         for sock in self.sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
 
