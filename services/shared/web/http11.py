@@ -39,9 +39,11 @@ _TOKEN = re.compile(_TOKEN_CHARS)  # always fullmatch: `$` would let a final LF 
 # What a request head may not hold (RFC 9110 §5.5: field values are visible characters, SP and HTAB):
 # control characters other than HTAB, CR and LF; CR and LF only as the CRLF that ends a line.
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # in one line: LF and CR included
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0a, 0x20), 0x7f])  # the same, for bytes.translate
 _BARE_LINE_END = re.compile(rb"(?<!\r)\n|\r(?=[^\n])")  # a CR followed by something else, an LF alone
 _TARGET = re.compile(rb"[\x21-\x7e]+")  # RFC 9112 §3.2: visible ASCII; anything else is percent-encoded
 _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
+_NOT_ASCII_TEXT_ESCAPE = re.compile(rb"%(?:[89A-Fa-f][0-9A-Fa-f]|00)")  # escapes of what is not ASCII, or NUL
 _HOST = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]*")  # RFC 3986 host [ ":" port ], or empty
 _MAX_LENGTH_DIGITS = 18  # a Content-Length up to 10**18 - 1 bytes; h11 stops at 20 digits
 # RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, the size in at most 16 hex digits (64 bits), nothing
@@ -181,10 +183,12 @@ class Connection:
     # -- parsing -----------------------------------------------------------------------------------
 
     def _parse(self, head: bytes) -> tuple[dict[str, Any], Body, bool]:
-        request_line, _, header_block = head.partition(b"\r\n")
+        lines = head.split(b"\r\n")
+        request_line = lines[0]
         if len(request_line) > MAX_REQUEST_LINE_BYTES:
             raise HttpError(414, "The request line is too long.")
-        if _CONTROL.search(head.replace(b"\r\n", b"")):
+        # the only control bytes allowed are HTAB and the CR LF of each line end (one C pass, no regex)
+        if len(head) - len(head.translate(None, _CONTROL_BYTES)) != 2 * (len(lines) - 1):
             raise HttpError(400, "The request head holds a control character, or a CR or LF outside a line end.")
         parts = request_line.split(b" ")
         if len(parts) != 3:
@@ -201,14 +205,14 @@ class Connection:
                             expression="method")
         environ = self._base_environ(method.decode("ascii"), _origin_form(target), version.decode("ascii"))
         try:
-            return self._parse_fields(environ, header_block, version)
+            return self._parse_fields(environ, lines, version)
         except HttpError as exc:
             exc.fhir = is_fhir_path(environ["PATH_INFO"])
             raise
 
-    def _parse_fields(self, environ: dict[str, Any], header_block: bytes,
+    def _parse_fields(self, environ: dict[str, Any], lines: list[bytes],
                       version: bytes) -> tuple[dict[str, Any], Body, bool]:
-        headers = _parse_headers(header_block)
+        headers = _parse_headers(lines)
         for name, value in headers.items():
             if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
                 environ[name] = value
@@ -501,38 +505,47 @@ def _origin_form(target: bytes) -> tuple[str, str, str]:
     elif not target.startswith(b"/"):
         raise HttpError(400, "The request target must be a path starting with '/'.")
     path, _, query = target.partition(b"?")
-    fhir = is_fhir_path(path.decode("ascii"))
     if b"%" not in target:  # visible ASCII, nothing encoded: valid as it stands
         return raw, path.decode("ascii"), query.decode("ascii")
-    decoded_path = _decoded(path, "path", fhir)
-    _decoded(query, "query", fhir)
+    decoded_path = _decoded(path, "path", path) if b"%" in path else path
+    if b"%" in query:
+        _decoded(query, "query", path)
     return raw, decoded_path.decode("latin-1"), query.decode("ascii")
 
 
-def _decoded(part: bytes, name: str, fhir: bool) -> bytes:
+def _decoded(part: bytes, name: str, path: bytes) -> bytes:
     """The bytes a path or query encodes; 400 if an escape is malformed or they are not UTF-8 text."""
     if _BAD_PERCENT.search(part):
         raise HttpError(400, f"The request {name} has a '%' that is not followed by two hexadecimal digits.",
-                        expression=name, fhir=fhir)
+                        expression=name, fhir=is_fhir_path(path.decode("ascii")))
+    if not _NOT_ASCII_TEXT_ESCAPE.search(part):  # every escape encodes ASCII other than NUL: UTF-8 text
+        return unquote_to_bytes(part) if name == "path" else part
     decoded = unquote_to_bytes(part)
     try:
         decoded.decode("utf-8")
     except UnicodeDecodeError:
-        raise HttpError(400, f"The request {name} must encode UTF-8 text.", expression=name, fhir=fhir) from None
+        raise HttpError(400, f"The request {name} must encode UTF-8 text.", expression=name,
+                        fhir=is_fhir_path(path.decode("ascii"))) from None
     if b"\x00" in decoded:
-        raise HttpError(400, f"The request {name} must not encode a NUL character.", expression=name, fhir=fhir)
+        raise HttpError(400, f"The request {name} must not encode a NUL character.", expression=name,
+                        fhir=is_fhir_path(path.decode("ascii")))
     return decoded
 
 
-def _parse_headers(block: bytes) -> dict[str, str]:
-    """Header fields as WSGI names (``CONTENT_TYPE``, ``ACCEPT``…), repeated fields joined with commas."""
+def _parse_headers(lines: list[bytes]) -> dict[str, str]:
+    """Header fields (``lines[1:]``, the request line first) as WSGI names (``CONTENT_TYPE``, ``ACCEPT``…),
+    repeated fields joined with commas. The lines hold no control character but HTAB (the caller checked)."""
     headers: dict[str, str] = {}
-    if not block:
-        return headers
-    for line in block.split(b"\r\n"):
-        key, text = _field(line)
-        if not key:  # Foo_Bar would pass for Foo-Bar once in the environ: dropped, as most servers do
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t"):
+            raise HttpError(400, "Folded header lines are not allowed.")
+        name, colon, value = line.partition(b":")
+        if not colon or not _TOKEN.fullmatch(name):
+            raise HttpError(400, "A header line is not 'name: value'.")
+        if b"_" in name:  # Foo_Bar would pass for Foo-Bar once in the environ: dropped, as most servers do
             continue
+        key = name.decode("ascii").upper().replace("-", "_")
+        text = value.strip(b" \t").decode("latin-1")
         if key in headers:
             if key == "HOST":  # RFC 9112 §3.2: which one would a proxy have used?
                 raise HttpError(400, "A request must not carry more than one Host header.", expression="Host")
