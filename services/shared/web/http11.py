@@ -329,7 +329,14 @@ class Connection:
     # -- the body's bytes, for Body ----------------------------------------------------------------
 
     def recv_into_buffer(self) -> None:
-        chunk = self.sock.recv(_RECV_BYTES)
+        if self.tracker is None:
+            chunk = self.sock.recv(_RECV_BYTES)
+        else:
+            self.tracker.waiting(self)  # a body that is slow to come is as sheddable as a slow head
+            try:
+                chunk = self.sock.recv(_RECV_BYTES)
+            finally:
+                self.tracker.busy(self)
         if not chunk:
             raise HttpError(400, "The connection closed in the middle of the request body.")
         self.buffer += chunk
