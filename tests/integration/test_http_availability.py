@@ -289,3 +289,20 @@ def test_readiness_results_are_reused_for_a_second_but_a_new_check_is_seen_at_on
 
 def _fail() -> None:
     raise ConnectionError("down")
+
+
+def test_connections_stalled_in_a_body_are_shed_for_new_ones(tmp_path):
+    runner, base, port = start(tmp_path, http_max_connections=3)
+    head = (b"POST /api/v1/upload HTTP/1.1\r\nHost: a\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Length: 100000\r\n\r\n")
+    stalled = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(3)]
+    try:
+        for sock in stalled:
+            sock.sendall(head + b"x" * 10)  # and then nothing more: the body never completes
+        eventlet.sleep(0.5)
+        assert httpx.get(f"{base}/api/v1/ping", timeout=60).json() == {"pong": True}
+        assert sum(_closed_by_server(sock) for sock in stalled) >= 1
+    finally:
+        for sock in stalled:
+            sock.close()
+        runner.kill()
