@@ -201,7 +201,7 @@ class Connection:
         if not _TOKEN.fullmatch(method):
             raise HttpError(400, "The request method is not a valid token.", expression="method")
         if method.upper() != method:  # werkzeug would upper-case it: "get" is not GET
-            raise HttpError(501, "Request methods are case-sensitive; this one is not implemented.",
+            raise HttpError(400, "Request methods are case-sensitive and upper-case; this one is not known.",
                             expression="method")
         environ = self._base_environ(method.decode("ascii"), _origin_form(target), version.decode("ascii"))
         try:
