@@ -46,6 +46,8 @@ _BAD_PERCENT = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 _NOT_ASCII_TEXT_ESCAPE = re.compile(rb"%(?:[89A-Fa-f][0-9A-Fa-f]|00)")  # escapes of what is not ASCII, or NUL
 _HOST = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]*")  # RFC 3986 host [ ":" port ], or empty
 _MAX_LENGTH_DIGITS = 18  # a Content-Length up to 10**18 - 1 bytes; h11 stops at 20 digits
+MAX_HEADER_FIELDS = 100  # header lines a request may have: the cost of parsing one head stays bounded
+MAX_CHUNKS = 16_384  # chunks a body may have (a 32 MiB body in 2 KiB chunks): 1-byte chunks cost ~4 µs each
 # RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, the size in at most 16 hex digits (64 bits), nothing
 # before it, no space before the first ';'; extensions are token [ = token / quoted-string ].
 _QUOTED = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
@@ -187,6 +189,8 @@ class Connection:
         request_line = lines[0]
         if len(request_line) > MAX_REQUEST_LINE_BYTES:
             raise HttpError(414, "The request line is too long.")
+        if len(lines) > MAX_HEADER_FIELDS + 1:
+            raise HttpError(431, f"A request may have at most {MAX_HEADER_FIELDS} header lines.")
         # the only control bytes allowed are HTAB and the CR LF of each line end (one C pass, no regex)
         if len(head) - len(head.translate(None, _CONTROL_BYTES)) != 2 * (len(lines) - 1):
             raise HttpError(400, "The request head holds a control character, or a CR or LF outside a line end.")
@@ -367,6 +371,8 @@ class Connection:
 class Body(io.RawIOBase):
     """The request body as a stream: Content-Length bytes, or the de-chunked body; then EOF."""
 
+    chunks_read = 0  # chunked: the chunks begun so far
+
     def __init__(self, connection: Connection, length: int | None, *, continue_first: bool = False) -> None:
         super().__init__()
         self.connection = connection
@@ -437,6 +443,9 @@ class Body(io.RawIOBase):
         if found is None:
             raise HttpError(400, "A chunk-size line is not a hexadecimal size (at most 16 digits) and extensions.")
         size = int(found.group(1), 16)
+        self.chunks_read += 1
+        if self.chunks_read > MAX_CHUNKS:
+            raise HttpError(400, f"A chunked body may have at most {MAX_CHUNKS} chunks; send larger ones.")
         if size == 0:
             self._read_trailers()
             self.finished = True

@@ -11,7 +11,13 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from services.shared.errors import Invalid
-from services.shared.web.http11 import DRAIN_LIMIT_BYTES, MAX_HEAD_BYTES, serve_connection
+from services.shared.web.http11 import (
+    DRAIN_LIMIT_BYTES,
+    MAX_CHUNKS,
+    MAX_HEAD_BYTES,
+    MAX_HEADER_FIELDS,
+    serve_connection,
+)
 
 seen: list[dict[str, Any]] = []  # what the app saw, request by request
 
@@ -402,3 +408,17 @@ def test_well_formed_chunked_bodies_are_read(server, chunks) -> None:
     client.send(chunked(chunks) + post("/echo", b"next"))
     assert client.response()[:3:2] == (200, b"hello")
     assert client.response()[2] == b"next"
+
+
+def test_the_cost_of_one_head_and_one_chunked_body_is_bounded(server) -> None:
+    client = Client(server)
+    client.send(b"GET / HTTP/1.1\r\nHost: t\r\n" + b"a: 1\r\n" * MAX_HEADER_FIELDS + b"\r\n")
+    status, _, body = client.response()
+    assert status == 431 and str(MAX_HEADER_FIELDS) in json.loads(body)["detail"]
+    client = Client(server)
+    client.send(chunked(b"1\r\nx\r\n" * (MAX_CHUNKS + 1) + b"0\r\n\r\n"))
+    status, _, body = client.response()
+    assert status == 400 and str(MAX_CHUNKS).encode() in body
+    client = Client(server)
+    client.send(chunked(b"1\r\nx\r\n" * (MAX_CHUNKS - 1) + b"0\r\n\r\n"))  # the last-chunk counts as one
+    assert client.response()[:3:2] == (200, b"x" * (MAX_CHUNKS - 1))
