@@ -5,8 +5,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from services.directory.domain.identifiers import ADELI, RPPS, luhn_check_digit
 from services.directory.synth_data import COMMUNES, FAMILY_NAMES, GIVEN_NAMES_F, GIVEN_NAMES_M
+from services.shared.identifiers import ADELI, RPPS, luhn_check_digit
 
 # (TRE_G15 profession, weight, share practising as salaried staff)
 _PROFESSIONS = (("10", 30, 0.45), ("60", 25, 0.6), ("70", 12, 0.15), ("21", 12, 0.3),

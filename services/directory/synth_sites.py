@@ -5,9 +5,9 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
-from services.directory.domain.identifiers import luhn_check_digit
 from services.directory.synth_data import COMMUNES, MAIL_DOMAINS, STREET_NAMES, STREET_TYPES
 from services.directory.synth_people import Person
+from services.shared.identifiers import luhn_check_digit
 
 _PHONE_ZONES = {"75": "1", "78": "1", "92": "1", "93": "1", "94": "1", "95": "1", "97": "5"}
 _ZONE_BY_DEPARTMENT = {

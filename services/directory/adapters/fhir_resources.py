@@ -14,7 +14,6 @@ from services.directory.adapters.fhir_codes import (
     phones,
 )
 from services.directory.adapters.search_filters import KIND_SYSTEM, ROLE_SYSTEM
-from services.directory.domain import identifiers as ids
 from services.directory.domain.codes import (
     PROFESSION_SYSTEM,
     SECTOR_SYSTEM,
@@ -25,6 +24,7 @@ from services.directory.domain.codes import (
 )
 from services.directory.domain.model import Address
 from services.directory.domain.views import OrganisationView, PractitionerView, RoleView
+from services.shared import identifiers as ids
 
 MODE_SYSTEM = "https://mos.esante.gouv.fr/NOS/TRE_R23-ModeExercice/FHIR/TRE-R23-ModeExercice"
 MODES = {"L": "Libéral", "S": "Salarié", "B": "Bénévole"}

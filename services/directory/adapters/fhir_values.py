@@ -5,10 +5,10 @@ import re
 from collections.abc import Callable
 
 from services.directory.adapters.search_filters import KIND_SYSTEM, ROLE_SYSTEM, OrgIdentifier, Ref
-from services.directory.domain import identifiers as ids
 from services.directory.domain.codes import PROFESSION_SYSTEM, SECTOR_SYSTEM, SPECIALTY_SYSTEM
 from services.directory.domain.names import normalise
 from services.directory.domain.search import Code, Text
+from services.shared import identifiers as ids
 from services.shared.errors import Invalid
 
 Parse = Callable[[str, str, str | None], object]  # (param key, one value, modifier) -> criterion value
@@ -58,11 +58,11 @@ def practitioner_identifier(key: str, value: str, modifier: str | None) -> str:
     try:
         if system == ids.RPPS_SYSTEM:
             return ids.RPPS + ids.check_rpps(number)
-        if system == ids.IDNPS_SYSTEM or (not system and len(number) != 11):
+        if system == ids.IDNPS_SYSTEM:
             ids.check_idnps(number)
             return number
         if not system:
-            return ids.RPPS + ids.check_rpps(number)
+            return ids.professional_idnps(number)
     except Invalid as error:
         raise Invalid(f"'{key}': {error.message}", expression=key) from None
     raise Invalid(f"'{key}': unknown identifier system; use {ids.RPPS_SYSTEM} or {ids.IDNPS_SYSTEM}.",

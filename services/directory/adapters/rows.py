@@ -6,8 +6,8 @@ from typing import NamedTuple
 
 from services.directory.adapters.annuaire_layout import ACTIVITY_FIELDS, MAILBOX_FIELDS
 from services.directory.domain.codes import MailboxType
-from services.directory.domain.identifiers import ADELI, RPPS, check_finess, check_professional
 from services.shared.errors import Invalid
+from services.shared.identifiers import ADELI, RPPS, check_finess, check_mailbox_address, check_professional
 
 
 class ActivityRow(NamedTuple):
@@ -117,9 +117,7 @@ def _finess(value: str, message: str) -> None:
 def check_mailbox(row: MailboxRow) -> None:
     if row.mailbox_type not in _MAILBOX_TYPES:
         raise Invalid("The mailbox type must be PER, CAB, ORG or APP.", expression="type")
-    local, at, domain = row.address.partition("@")
-    if not (local and at and "." in domain) or " " in row.address:
-        raise Invalid("The mailbox address is missing or is not an e-mail address.", expression="address")
+    check_mailbox_address(row.address, "address")
     if row.identifier or row.idnps:
         professional_idnps(row.id_type, row.identifier, row.idnps)
     elif row.mailbox_type == MailboxType.PERSONAL:

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from services.directory.adapters import certificate_store, search_query
 from services.directory.adapters.tables import mailbox, mailbox_owner
 from services.directory.domain.enrolment import display_name
-from services.directory.domain.identifiers import RPPS
 from services.directory.domain.views import CertificateView, PractitionerView
+from services.shared.identifiers import rpps_of
 
 _FINESS_TYPES = frozenset({"1", "FINESS", "FINEG", "FINEJ"})
 
@@ -53,9 +53,10 @@ def _owners(connection: sa.Connection, addresses: list[str]) -> dict[str, list[s
 
 def _owner(idnps: str, view: PractitionerView | None) -> dict[str, str] | None:
     """The contract names owners by RPPS: an ADELI-only owner is left out."""
-    if not idnps.startswith(RPPS):
+    rpps = rpps_of(idnps)
+    if rpps is None:
         return None
-    owner = {"rpps": idnps[1:], "idnps": idnps}
+    owner = {"rpps": rpps, "idnps": idnps}
     if view is not None:
         owner["display_name"] = display_name(view.title, view.civility, view.given, view.family)
     return owner

@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from services.directory.domain.errors import NotOwner
-from services.directory.domain.identifiers import RPPS
 from services.shared.auth import ADMIN_ROLE, Principal, require_role
+from services.shared.identifiers import RPPS
 
 
 def require_admin(actor: Principal) -> None:

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.directory.domain.errors import NameMismatch
-from services.directory.domain.identifiers import check_rpps
-from services.directory.domain.mailboxes import check_mailbox_address
 from services.directory.domain.names import normalise
 from services.shared.errors import Invalid
+from services.shared.identifiers import check_mailbox_address, check_rpps
 
 CIVILITIES = {"M": "M", "M.": "M", "MONSIEUR": "M", "MME": "MME", "MADAME": "MME"}
 TITLES = {"DR": "Dr", "PR": "Pr"}

@@ -9,20 +9,18 @@ An enrolment (and a certificate publication) may claim only
 never a reserved address (postmaster, abuse, the platform's own sender...: ``RESERVED_LOCAL_PARTS``, on
 any domain), never an address the extract lists for someone else, an organisation or a service, and
 never an address another professional has already claimed. Addresses are normalised once
-(``check_mailbox_address``: trimmed, ASCII, lower case), so they compare case-insensitively.
+(``services.shared.identifiers.check_mailbox_address``: trimmed, ASCII, lower case), so they compare case-insensitively.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
 from services.directory.domain.errors import MailboxTaken
 from services.shared.errors import Forbidden, Invalid, Unprocessable
+from services.shared.identifiers import check_mailbox_address
 
-_MAILBOX = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-                      r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}")
 _SEPARATORS = str.maketrans("", "", ".-_")
 
 # Role and service local parts nobody may claim as a personal mailbox, on any domain (compared after
@@ -73,15 +71,6 @@ class KnownAddress:
     active: bool
     owners: frozenset[str]  # IDNPS of its active owners: the MSSanté extract's, and the enrolment's
     enrolled_by: frozenset[str]  # IDNPS of the enrolments that claimed it
-
-
-def check_mailbox_address(value: str, field: str = "mailbox") -> str:
-    """The one normalisation of a mailbox address (trimmed, ASCII, lower case): ``prenom.nom@medecin.mssante.fr``."""
-    address = value.strip()
-    if not address.isascii() or len(address) > 254 or not _MAILBOX.fullmatch(address := address.lower()):
-        raise Invalid(f"'{field}' must be a mailbox address such as prenom.nom@medecin.mssante.fr.",
-                      expression=field)
-    return address
 
 
 def reserved_key(local_part: str) -> str:

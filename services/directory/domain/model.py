@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.directory.domain import identifiers
 from services.directory.domain.codes import MailboxType, OrganisationKind
 from services.directory.domain.names import normalise
+from services.shared import identifiers
 from services.shared.errors import Invalid
 
 
@@ -42,11 +42,11 @@ class Professional:
 
     @property
     def rpps(self) -> str | None:
-        return self.idnps[1:] if self.id_type == identifiers.RPPS else None
+        return identifiers.rpps_of(self.idnps)
 
     @property
     def adeli(self) -> str | None:
-        return self.idnps[1:] if self.id_type == identifiers.ADELI else None
+        return identifiers.adeli_of(self.idnps)
 
     @property
     def family_normalised(self) -> str:
@@ -99,9 +99,7 @@ class Mailbox:
     active: bool = True
 
     def __post_init__(self) -> None:
-        local, at, domain = self.address.partition("@")
-        if not (local and at and "." in domain) or " " in self.address:
-            raise Invalid("A mailbox address must look like name@domain.", expression="address")
+        identifiers.check_mailbox_address(self.address, "address")
         if self.type is MailboxType.PERSONAL and len(self.owners) != 1:
             raise Invalid("A personal mailbox has exactly one owner.", expression="owners")
 

@@ -14,12 +14,10 @@ from services.directory.domain.access import require_owner, require_self_or_admi
 from services.directory.domain.commands import PublishCertificate
 from services.directory.domain.enrolment import display_name
 from services.directory.domain.errors import CertificateConflict, UnknownResource
-from services.directory.domain.identifiers import RPPS, check_rpps
 from services.directory.domain.mailboxes import (
     MailboxPolicy,
     MailboxReserved,
     check_certificate_names,
-    check_mailbox_address,
     is_reserved,
 )
 from services.directory.domain.views import CertificateView
@@ -27,6 +25,7 @@ from services.directory.handlers.enrolment import greeting
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork
 from services.shared.errors import Invalid
+from services.shared.identifiers import RPPS, check_mailbox_address, check_rpps
 from services.shared.logging import get_logger
 
 Clock = Callable[[], datetime]

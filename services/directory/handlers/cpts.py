@@ -11,11 +11,11 @@ from services.directory.domain.access import require_admin
 from services.directory.domain.commands import CreateCpts
 from services.directory.domain.enrolment import check_postal_code
 from services.directory.domain.errors import UnknownResource
-from services.directory.domain.identifiers import check_finess, idnps_of
 from services.directory.domain.model import Cpts
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork
 from services.shared.errors import Conflict, Invalid
+from services.shared.identifiers import check_finess, professional_idnps
 from services.shared.logging import get_logger
 
 Clock = Callable[[], datetime]
@@ -26,7 +26,7 @@ _COMMUNE = re.compile(r"(?:\d{2}|2A|2B)\d{3}")  # INSEE commune code
 def create_cpts(command: CreateCpts, *, uow: UnitOfWork, actor: Principal, clock: Clock) -> Cpts:
     """The CPTS's organisation is the imported one with this FINESS, else one created here."""
     require_admin(actor)
-    finess, name = check_finess(command.finess.upper()), " ".join(command.name.split())
+    finess, name = check_finess(command.finess), " ".join(command.name.split())
     if not name:
         raise Invalid("'name' must not be empty.", expression="name")
     communes, codes = _communes(command.communes), frozenset(map(check_postal_code, command.postal_codes))
@@ -56,9 +56,9 @@ def set_membership(finess: str, identifier: str, member: bool, *, uow: UnitOfWor
                    clock: Clock) -> Cpts:
     """Add (``member``) or remove a professional, by RPPS or IDNPS; doing it twice changes nothing."""
     require_admin(actor)
-    idnps = idnps_of("8", identifier) if len(identifier) == 11 else idnps_of(identifier[:1], identifier[1:])
+    idnps = professional_idnps(identifier)
     with uow:
-        cpts = _existing(uow, check_finess(finess.upper()))
+        cpts = _existing(uow, check_finess(finess))
         if member and enrolment_store.professional_row(uow.connection, idnps) is None:
             raise UnknownResource("No professional has this identifier in the directory.", expression="rpps")
         cpts_store.set_member(uow.connection, cpts.organisation, idnps, member, clock().timestamp())
@@ -76,7 +76,7 @@ def _existing(uow: UnitOfWork, finess: str) -> Cpts:
 
 def cpts_of(finess: str, *, read: Reader) -> Cpts:
     with read() as connection:
-        cpts = cpts_store.load(connection, check_finess(finess.upper()))
+        cpts = cpts_store.load(connection, check_finess(finess))
     if cpts is None:
         raise UnknownResource("No CPTS has this FINESS number.", expression="finess")
     return cpts

@@ -19,12 +19,12 @@ from services.directory.domain.errors import (
     NotInNationalDirectory,
     UnknownResource,
 )
-from services.directory.domain.identifiers import RPPS
 from services.directory.domain.mailboxes import MailboxPolicy, check_certificate_names, check_claim
 from services.directory.domain.views import CertificateView
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork
 from services.shared.errors import Conflict
+from services.shared.identifiers import RPPS
 from services.shared.logging import get_logger
 
 Clock = Callable[[], datetime]

@@ -7,9 +7,10 @@ from datetime import datetime
 from services.directory.adapters import objection_store
 from services.directory.adapters.connections import Reader
 from services.directory.domain.access import require_admin
-from services.directory.domain.patients import NO_OBJECTION, Objection, check_ins
+from services.directory.domain.patients import NO_OBJECTION, Objection
 from services.shared.auth import Principal
 from services.shared.db import UnitOfWork
+from services.shared.identifiers import check_ins
 from services.shared.logging import get_logger
 
 Clock = Callable[[], datetime]
@@ -19,7 +20,7 @@ log = get_logger(__name__)
 def record_objection(ins: str, objects_to_exchange: bool, refuses_dmp: bool, *, uow: UnitOfWork,
                      actor: Principal, clock: Clock) -> Objection:
     require_admin(actor)
-    key = check_ins(ins)
+    key = check_ins(ins, "ins")
     objection = Objection(objects_to_exchange, refuses_dmp, clock(), actor.subject)
     with uow:
         objection_store.put(uow.connection, key, objection)
@@ -30,7 +31,7 @@ def record_objection(ins: str, objects_to_exchange: bool, refuses_dmp: bool, *, 
 
 def objection_of(ins: str, *, read: Reader) -> Objection:
     """What the patient objects to; no record (or an INS that cannot be one) means no objection."""
-    key = check_ins(ins)
+    key = check_ins(ins, "ins")
     with read() as connection:
         return objection_store.get(connection, key) or NO_OBJECTION
 

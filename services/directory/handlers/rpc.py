@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from services.directory.adapters import cpts_store, rpc_results, search_query
 from services.directory.adapters.connections import Reader
 from services.directory.adapters.tables import activity
-from services.directory.domain import identifiers as ids
 from services.directory.domain.enrolment import check_postal_code
 from services.directory.handlers.patients import objection_of
+from services.shared import identifiers as ids
 from services.shared.errors import Invalid
 
 Clock = Callable[[], datetime]
@@ -34,9 +34,8 @@ def resolve_addresses(addresses: Sequence[str], *, read: Reader, clock: Clock) -
 def lookup_professional(identifier: str, *, read: Reader) -> dict[str, Any] | None:
     """By RPPS (11 digits) or IDNPS (8 + RPPS, 0 + ADELI); None when nobody holds it."""
     value = str(identifier).strip()
-    idnps = ids.RPPS + value if len(value) == 11 else value
     try:
-        ids.check_idnps(idnps)
+        idnps = ids.professional_idnps(value)
     except Invalid:
         return None
     with read() as connection:
@@ -51,7 +50,7 @@ def exchange_objection(ins: str, *, read: Reader) -> dict[str, bool]:
 
 def cpts_members(cpts_finess: str, *, read: Reader) -> list[dict[str, Any]]:
     """The active members of a CPTS; none for an unknown CPTS."""
-    finess = ids.check_finess(str(cpts_finess).strip().upper())
+    finess = ids.check_finess(str(cpts_finess).strip())
     with read() as connection:
         members = cpts_store.members(connection, finess)
     return [rpc_results.professional(view) for view in members if view.active]

@@ -109,7 +109,7 @@ def test_mailbox_rows(tmp_path: Path) -> None:
     assert [type(row) for row in rows[:2]] == [MailboxRow, MailboxRow]
     assert [(r.line, r.reason) for r in rows[2:]] == [
         (4, "The mailbox type must be PER, CAB, ORG or APP."),
-        (5, "The mailbox address is missing or is not an e-mail address."),
+        (5, "'address' must be a mailbox address such as prenom.nom@medecin.mssante.fr."),
         (6, "A personal mailbox (PER) must name its owner's identifier."),
     ]
     assert open_extract(tmp_path / "m.txt").kind is Kind.MSSANTE

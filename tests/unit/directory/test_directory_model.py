@@ -48,7 +48,7 @@ def test_organisation_kind_from_sector_then_name() -> None:
 
 def test_mailbox_address_and_personal_owner() -> None:
     Mailbox("helene.lefevre@medecin.mssante.fr", MailboxType.PERSONAL, owners=("810001045367",))
-    with pytest.raises(Invalid, match="name@domain"):
+    with pytest.raises(Invalid, match="must be a mailbox address"):
         Mailbox("not-an-address", MailboxType.ORGANISATION)
     with pytest.raises(Invalid, match="exactly one owner"):
         Mailbox("cabinet@medecin.mssante.fr", MailboxType.PERSONAL)

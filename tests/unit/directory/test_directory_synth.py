@@ -6,9 +6,9 @@ from pathlib import Path
 from services.directory.adapters.annuaire import Rejection, open_extract
 from services.directory.adapters.annuaire_layout import PS_ACTIVITY_COLUMNS
 from services.directory.domain.codes import PROFESSIONS, SPECIALTIES
-from services.directory.domain.identifiers import check_adeli, check_rpps
 from services.directory.synth import lines, write_extract
 from services.directory.synth_data import COMMUNES
+from services.shared.identifiers import check_adeli, check_rpps
 
 COLUMN = {name: index for index, name in enumerate(PS_ACTIVITY_COLUMNS)}
 

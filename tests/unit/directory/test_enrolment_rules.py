@@ -1,4 +1,4 @@
-"""The enrolment form's field rules, the name match with national data, and the INS key: pure domain."""
+"""The enrolment form's field rules, the name match with national data: pure domain."""
 from __future__ import annotations
 
 import pytest
@@ -6,14 +6,13 @@ import pytest
 from services.directory.domain.enrolment import (
     Enrol,
     check_civility,
-    check_mailbox_address,
     check_names_match,
     check_phone,
     display_name,
 )
 from services.directory.domain.errors import NameMismatch
-from services.directory.domain.patients import check_ins
 from services.shared.errors import Invalid
+from services.shared.identifiers import check_mailbox_address
 
 
 def form(**changes: str) -> Enrol:
@@ -84,27 +83,3 @@ def test_display_name_prefers_the_title_of_practice() -> None:
     assert display_name("DR", "MME", "Jeanne", "MARTIN") == "Dr Jeanne MARTIN"
     assert display_name("", "MME", "Hélène", "LEFÈVRE") == "Mme Hélène LEFÈVRE"
     assert display_name(None, None, "Luc", "Z") == "Luc Z"
-
-
-@pytest.mark.parametrize("ins", ["279035121518989", "2 79 03 51 215 189 89", "269054958815780"])
-def test_valid_ins(ins: str) -> None:
-    assert check_ins(ins) == ins.replace(" ", "")
-
-
-def test_corsican_ins_replaces_2a_and_2b_before_the_modulo() -> None:
-    for department, stands_for in (("2A", "19"), ("2B", "18")):
-        nir = f"18502{department}123456"
-        key = 97 - int(nir.replace(department, stands_for)) % 97
-        assert check_ins(f"{nir}{key:02d}") == f"{nir}{key:02d}"
-        assert check_ins(f"{nir.lower()}{key:02d}") == f"{nir}{key:02d}"
-        with pytest.raises(Invalid, match="check key"):
-            check_ins(f"{nir}{(key % 97) + 1:02d}")
-
-
-@pytest.mark.parametrize("ins, reason", [
-    ("27903512151898", "15 characters"), ("279035121518988", "check key"), ("2790351215189AB", "digits"),
-])
-def test_bad_ins_is_refused_without_quoting_it(ins: str, reason: str) -> None:
-    with pytest.raises(Invalid, match=reason) as caught:
-        check_ins(ins)
-    assert ins not in caught.value.message and caught.value.expression == "ins"
