@@ -6,9 +6,9 @@ from typing import Any
 
 from services.messaging.adapters.http_requests import message_id_or_none
 from services.messaging.domain.commands import EntryAction, MailboxQuery
-from services.messaging.domain.identifiers import normalise_address
 from services.messaging.domain.model import Author, Folder
 from services.shared.errors import Invalid
+from services.shared.identifiers import check_mailbox_address
 
 MAX_PAGE = 200
 
@@ -52,7 +52,7 @@ def _limit(value: str | None) -> int:
 
 def mailbox_query(address: str, args: Any) -> MailboxQuery:
     return MailboxQuery(
-        mailbox=normalise_address(address, field="address"), folder=_folder(args, Folder.INBOX) or Folder.INBOX,
+        mailbox=check_mailbox_address(address, field="address"), folder=_folder(args, Folder.INBOX) or Folder.INBOX,
         limit=_limit(args.get("limit")), cursor=args.get("cursor") or None, unread=_flag(args, "unread"),
         since=_since(args.get("since")), deleted=_flag(args, "deleted"),
     )
@@ -62,5 +62,5 @@ def entry_action(address: str, message_id: str, args: Any, author: Author) -> En
     checked = message_id_or_none(message_id, "id")
     if checked is None:
         raise Invalid("The message id is missing.", expression="id")
-    return EntryAction(mailbox=normalise_address(address, field="address"), message_id=checked, author=author,
+    return EntryAction(mailbox=check_mailbox_address(address, field="address"), message_id=checked, author=author,
                        folder=_folder(args, None))

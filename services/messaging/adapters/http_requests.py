@@ -21,10 +21,11 @@ from services.messaging.domain.commands import (
     SignedByClient,
     SubmitMessage,
 )
-from services.messaging.domain.identifiers import check_ins, normalise_address
 from services.messaging.domain.limits import Limits, check_recipient_count
 from services.messaging.domain.model import Author, Priority, Recipient, RecipientKind
 from services.shared.errors import Invalid
+from services.shared.identifiers import check_ins
+from services.shared.identifiers import check_mailbox_address as normalise_address
 from services.shared.web.responses import JSON, location, read_json
 
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")

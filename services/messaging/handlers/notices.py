@@ -14,7 +14,6 @@ from services.messaging.adapters.sealing import seal_as_operator
 from services.messaging.domain.commands import Draft, SubmitMessage
 from services.messaging.domain.errors import BounceCode, RecipientNotReady
 from services.messaging.domain.events import ENROLLED
-from services.messaging.domain.identifiers import normalise_address
 from services.messaging.domain.model import Author, Mode, Recipient, RecipientKind
 from services.messaging.domain.rules import bounce_code
 from services.messaging.handlers.preparation import Prepared
@@ -23,6 +22,7 @@ from services.messaging.platform import Platform
 from services.messaging.ports import Clock, DirectoryPort
 from services.shared.bus.envelope import CloudEvent
 from services.shared.db import UnitOfWork
+from services.shared.identifiers import check_mailbox_address
 from services.shared.logging import get_logger
 
 NOTICES = uuid.UUID("5d7e6a52-3f0c-4b8e-9a51-0b6f8f3c2a10")
@@ -54,7 +54,7 @@ def send_welcome_kit(event: CloudEvent, *, uow: UnitOfWork, directory: Directory
     if event.type == ENROLLED and data.get("account_kit") == "held":
         log.info("welcome kit held until a certificate is published", enrolment_id=str(data["enrolment_id"]))
         return
-    mailbox = normalise_address(str(data["mailbox"]), field="mailbox")
+    mailbox = check_mailbox_address(str(data["mailbox"]), field="mailbox")
     text = texts.welcome_text(data.get("display_name"), mailbox, str(data["enrolment_id"]))
     notice = Notice(notice_id("welcome", str(data["enrolment_id"])), mailbox, Draft(texts.WELCOME_SUBJECT, text),
                     must_reach=True)

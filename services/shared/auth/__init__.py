@@ -5,8 +5,6 @@ from services.shared.auth.jwks import ALGORITHMS, JwksProvider, RemoteJwks, Stat
 from services.shared.auth.principal import (
     ADMIN_ROLE,
     Principal,
-    parse_finess,
-    parse_rpps,
     require_finess,
     require_role,
     require_rpps,
@@ -22,9 +20,7 @@ __all__ = [
     "RemoteJwks",
     "StaticJwks",
     "authenticator_from_settings",
-    "parse_finess",
     "parse_jwks",
-    "parse_rpps",
     "require_finess",
     "require_role",
     "require_rpps",

@@ -15,9 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from services.shared.auth.jwks import thumbprint
-from services.shared.auth.principal import parse_finess, parse_rpps
 from services.shared.errors import Invalid
 from services.shared.files import private_directory
+from services.shared.identifiers import check_finess, check_rpps
 from services.shared.settings import DEV_ISSUER
 
 KEY_FILE = Path("dev-issuer") / "signing-key.pem"
@@ -55,10 +55,10 @@ class DevIssuer:
             "roles": sorted(set(roles)),
         }
         if rpps is not None:
-            claims["rpps"] = parse_rpps(rpps)
+            claims["rpps"] = check_rpps(rpps)
             claims["SubjectNameID"] = f"8{rpps}"  # Pro Santé Connect's national id for RPPS holders
         if finess is not None:
-            claims["finess"] = parse_finess(finess)
+            claims["finess"] = check_finess(finess)
         if service is not None:
             claims["svc"] = service
         jwk = self._public_jwk()

@@ -53,8 +53,8 @@ def test_service_and_establishment_tokens(app: typer.Typer, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(("args", "sentence"), [
-    (["--rpps", "10003498128"], "'10003498128' is not a valid RPPS number: its check digit is wrong."),
-    (["--finess", "12"], "A FINESS number has 9 letters or digits; '12' does not."),
+    (["--rpps", "10003498128"], "The RPPS number fails its check digit (Luhn)."),
+    (["--finess", "12"], "A FINESS number must be 9 letters or digits."),
     (["--role", "doctor"], "Say who the token is for: give --rpps, --finess, --service or --role admin."),
     (["--rpps", RPPS, "--ttl", "-5"], "The token lifetime must be a positive number of seconds, not -5."),
     (["--rpps", RPPS, "--ttl", "3601"], "The platform refuses tokens living longer than 3600 seconds "

@@ -1,4 +1,4 @@
-"""INS keys, addresses, recipient counts and the JSON API body: precise errors naming the field."""
+"""Addresses, recipient counts and the JSON API body: precise errors naming the field."""
 from __future__ import annotations
 
 import base64
@@ -6,31 +6,11 @@ import base64
 import pytest
 
 from services.messaging.adapters.http_requests import command_from_json, parse_send
-from services.messaging.domain.identifiers import check_ins, nir_key
 from services.messaging.domain.limits import Limits
 from services.messaging.domain.model import Author
 from services.shared.errors import Invalid
 
 AUTHOR = Author("810000000009", rpps="10000000009")
-
-
-@pytest.mark.parametrize("ins", ["269054958815780", "180012A00100161", "180012B00100188"])
-def test_valid_ins_including_corsica_counted_as_19_and_18(ins: str) -> None:
-    assert check_ins(ins) == ins
-
-
-def test_corsica_is_not_counted_as_20() -> None:
-    with pytest.raises(Invalid):
-        check_ins("180012A00100156")  # the key if 2A were read as "12"
-
-
-def test_a_valid_ins_passes_and_a_wrong_key_is_named_without_quoting_it() -> None:
-    nir = "269059912345"[:12] + "6"
-    good = nir + f"{nir_key(nir):02d}"
-    assert check_ins(good) == good
-    with pytest.raises(Invalid) as refused:
-        check_ins(nir + f"{(nir_key(nir) + 1) % 100:02d}")
-    assert refused.value.expression == "patient_ins" and nir not in refused.value.message
 
 
 def body(**changes: object) -> dict[str, object]:

@@ -181,7 +181,7 @@ def test_rs256_and_psc_subject_name_id(psc: RsaIssuer) -> None:
 
 def test_malformed_identity_claims_are_refused(psc: RsaIssuer) -> None:
     auth = Authenticator(DEV_ISSUER, "maillage", StaticJwks({"keys": [psc.jwk()]}))
-    assert "not a valid RPPS number" in refusal(auth, bearer(psc.token(rpps="10003498128")))
+    assert "The RPPS number fails its check digit" in refusal(auth, bearer(psc.token(rpps="10003498128")))
     assert refusal(auth, bearer(psc.token(rpps=RPPS, roles="admin"))) == (
         "The token's roles claim must be a list of strings."
     )
@@ -208,9 +208,9 @@ def test_kid_is_the_rfc7638_thumbprint() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "words"), [
-    ({"rpps": "1234"}, "An RPPS number has 11 digits"),
-    ({"rpps": "10003498128"}, "check digit is wrong"),
-    ({"finess": "75-071218"}, "A FINESS number has 9 letters or digits"),
+    ({"rpps": "1234"}, "An RPPS number must be 11 digits"),
+    ({"rpps": "10003498128"}, "fails its check digit"),
+    ({"finess": "75-071218"}, "A FINESS number must be 9 letters or digits"),
     ({"rpps": RPPS, "ttl_seconds": 0}, "positive number of seconds"),
 ])
 def test_minting_refuses_bad_input(issuer: DevIssuer, kwargs: dict[str, Any], words: str) -> None:
