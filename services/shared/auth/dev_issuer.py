@@ -17,7 +17,7 @@ from jwt.algorithms import ECAlgorithm
 from services.shared.auth.jwks import thumbprint
 from services.shared.errors import Invalid
 from services.shared.files import private_directory
-from services.shared.identifiers import check_finess, check_rpps
+from services.shared.identifiers import RPPS, check_finess, check_rpps
 from services.shared.settings import DEV_ISSUER
 
 KEY_FILE = Path("dev-issuer") / "signing-key.pem"
@@ -56,7 +56,7 @@ class DevIssuer:
         }
         if rpps is not None:
             claims["rpps"] = check_rpps(rpps)
-            claims["SubjectNameID"] = f"8{rpps}"  # Pro Santé Connect's national id for RPPS holders
+            claims["SubjectNameID"] = RPPS + rpps  # Pro Santé Connect's national id for RPPS holders
         if finess is not None:
             claims["finess"] = check_finess(finess)
         if service is not None:
@@ -109,7 +109,7 @@ class DevIssuer:
 
 def _default_subject(rpps: str | None, finess: str | None, service: str | None) -> str:
     if rpps:
-        return f"8{rpps}"
+        return RPPS + rpps  # the IDNPS
     if service:
         return f"service:{service}"
     if finess:
