@@ -5,6 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.directory.domain.commands import CreateCpts, PublishCertificate
 from services.directory.domain.enrolment import Enrol
+from services.shared.web.capabilities import FINESS, IDNPS_OR_RPPS, INSEE_COMMUNE, MAIL_ADDRESS, POSTAL_CODE, RPPS
 
 _NAME = Field(min_length=1, max_length=100)
 _PEM = Field(default=None, max_length=20_000, description="One X.509 certificate in PEM, to encrypt for you.")
@@ -17,18 +18,18 @@ class _Strict(BaseModel):
 class EnrolmentRequest(_Strict):
     """The regional enrolment form; the account kit then comes by secure message to ``mailbox``."""
 
-    civility: str = Field(max_length=10, description="M or MME.")
+    civility: str = Field(max_length=10, description="M or MME.", json_schema_extra={"enum": ["M", "MME"]})
     family: str = _NAME
     given: str = _NAME
-    mailbox: str = Field(max_length=254, description=(
+    mailbox: str = Field(max_length=254, json_schema_extra=dict(MAIL_ADDRESS), description=(
         "Your MSSanté mailbox: an address the MSSanté directory lists for your RPPS number (you alone), or a new "
         "address under a domain the platform operates. Reserved addresses (postmaster, no-reply, the platform's "
         "sender...) and anyone else's are refused."))
     phone1: str = Field(max_length=20)
     phone2: str | None = Field(default=None, max_length=20)
-    rpps: str = Field(max_length=11, description="Your RPPS number (11 digits).")
+    rpps: str = Field(max_length=11, description="Your RPPS number (11 digits).", json_schema_extra=dict(RPPS))
     address: str = Field(min_length=1, max_length=200)
-    postal_code: str = Field(max_length=5)
+    postal_code: str = Field(max_length=5, json_schema_extra=dict(POSTAL_CODE))
     city: str = _NAME
     specialty: str | None = Field(default=None, max_length=100)
     certificate_pem: str | None = _PEM
@@ -55,8 +56,9 @@ class CertificateRequest(_Strict):
     """For ``mailbox``, else for the professional ``rpps`` (administrators), else for your own record."""
 
     pem: str = Field(max_length=20_000)
-    mailbox: str | None = Field(default=None, max_length=254)
-    rpps: str | None = Field(default=None, max_length=11)
+    mailbox: str | None = Field(default=None, max_length=254, json_schema_extra={"anyOf": [dict(MAIL_ADDRESS),
+                                                                                           {"type": "null"}]})
+    rpps: str | None = Field(default=None, max_length=11, json_schema_extra={"anyOf": [dict(RPPS), {"type": "null"}]})
 
     def command(self) -> PublishCertificate:
         return PublishCertificate(self.pem, self.mailbox, self.rpps)
@@ -68,14 +70,20 @@ class ObjectionRequest(_Strict):
 
 
 class CptsRequest(_Strict):
-    finess: str = Field(max_length=9)
+    model_config = ConfigDict(json_schema_extra={"anyOf": [  # a territory: communes, postal codes or both
+        {"required": ["communes"], "properties": {"communes": {"minItems": 1}}},
+        {"required": ["postal_codes"], "properties": {"postal_codes": {"minItems": 1}}}]})
+
+    finess: str = Field(max_length=9, json_schema_extra=dict(FINESS))
     name: str = Field(min_length=1, max_length=200)
-    communes: list[str] = Field(default_factory=list, max_length=500, description="INSEE commune codes.")
-    postal_codes: list[str] = Field(default_factory=list, max_length=500)
+    communes: list[str] = Field(default_factory=list, max_length=500, description="INSEE commune codes.",
+                                json_schema_extra={"items": dict(INSEE_COMMUNE)})
+    postal_codes: list[str] = Field(default_factory=list, max_length=500,
+                                    json_schema_extra={"items": dict(POSTAL_CODE)})
 
     def command(self) -> CreateCpts:
         return CreateCpts(self.finess, self.name, tuple(self.communes), tuple(self.postal_codes))
 
 
 class MemberRequest(_Strict):
-    rpps: str = Field(max_length=12, description="RPPS (11 digits) or IDNPS.")
+    rpps: str = Field(max_length=12, description="RPPS (11 digits) or IDNPS.", json_schema_extra=dict(IDNPS_OR_RPPS))

@@ -11,7 +11,8 @@ from services.directory.adapters.connections import reader, utc_now
 from services.directory.domain.mailboxes import MailboxPolicy
 from services.directory.handlers import certificates, enrolment
 from services.shared.nameko_ext.config import settings_of
-from services.shared.web import ApiOperation, http, read_json
+from services.shared.web import ApiOperation, ApiParam, http, read_json
+from services.shared.web.capabilities import MAIL_ADDRESS, RPPS
 
 _OWNER = {403: "Not the owner (nor an administrator)", 404: "Unknown mailbox, professional or certificate"}
 _CHECKS = {400: "Malformed field (named in `expression`)", 422: "The certificate cannot serve (the detail says why)"}
@@ -73,7 +74,8 @@ class EnrolmentRoutes:
 
     @http("GET", "/api/v1/directory/certificates", api=ApiOperation(
         "The certificates of a mailbox (?mailbox=) or of a professional (?rpps=), newest first",
-        responses={200: "Certificates with their status", 400: "Neither mailbox nor rpps", 404: "Unknown owner"}))
+        responses={200: "Certificates with their status", 400: "Neither mailbox nor rpps", 404: "Unknown owner"},
+        parameters=(ApiParam("mailbox", MAIL_ADDRESS), ApiParam("rpps", RPPS))))
     def list_certificates(self, request: Any) -> dict[str, Any]:
         found = certificates.certificates_of(read=reader(self.db.engine), mailbox=request.args.get("mailbox"),
                                              rpps=request.args.get("rpps"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.messaging.domain.model import Priority
+from services.shared.web.capabilities import INS, MAIL_ADDRESS, UUID
 
 
 class AttachmentIn(BaseModel):
@@ -28,17 +29,19 @@ class SendMessageIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", title="SendMessage")
 
-    sender: str = Field(description="The sender's mailbox; the caller must own it.")
-    to: list[str] = Field(default_factory=list)
-    cc: list[str] = Field(default_factory=list)
+    sender: str = Field(description="The sender's mailbox; the caller must own it.",
+                        json_schema_extra=dict(MAIL_ADDRESS))
+    to: list[str] = Field(default_factory=list, json_schema_extra={"items": dict(MAIL_ADDRESS)})
+    cc: list[str] = Field(default_factory=list, json_schema_extra={"items": dict(MAIL_ADDRESS)})
     subject: str | None = None
     body: BodyIn | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list)
     cda_code: str | None = Field(default=None, max_length=64, description="X-MSS-CODECDA, required with a CDA.")
-    patient_ins: str | None = Field(default=None,
+    patient_ins: str | None = Field(default=None, json_schema_extra={"anyOf": [dict(INS), {"type": "null"}]},
                                     description="INS (15 characters) when the message is about a patient.")
     priority: Priority = Priority.ROUTINE
-    in_reply_to: str | None = Field(default=None, description="The id of the message this one answers.")
+    in_reply_to: str | None = Field(default=None, description="The id of the message this one answers.",
+                                    json_schema_extra={"anyOf": [dict(UUID), {"type": "null"}]})
     thread_id: str | None = Field(default=None, max_length=64)
     read_receipt: bool = Field(default=False, description="Ask for a read receipt (Disposition-Notification-To).")
     signed_mime: str | None = Field(default=None, description="base64 of an S/MIME entity the sender signed.")

@@ -10,10 +10,18 @@ from services.messaging.adapters import http_queries, http_requests, serialise
 from services.messaging.crypto.smime import ENVELOPED_DATA, wrap_pkcs7_mime
 from services.messaging.dependencies import utc_now
 from services.messaging.handlers import mailbox as handlers
-from services.shared.web import ApiOperation, http
+from services.shared.web import ApiOperation, ApiParam, http
 
 BASE = "/api/v1/mailboxes/<address>/messages"
 OWNERS = {403: "Not an owner of this mailbox", 404: "Unknown mailbox or message"}
+_FLAG = {"type": "string", "enum": ["true", "false", "1", "0"]}
+LIST_PARAMETERS = (
+    ApiParam("folder", {"type": "string", "enum": ["inbox", "sent"]}, description="inbox by default"),
+    ApiParam("limit", {"type": "integer", "minimum": 1, "maximum": http_queries.MAX_PAGE}, description="50 by default"),
+    ApiParam("cursor", {"type": "string", "maxLength": 200}, description="From the previous page's next link"),
+    ApiParam("unread", _FLAG), ApiParam("deleted", _FLAG, description="Deleted messages (restorable) instead"),
+    ApiParam("since", {"type": "string", "format": "date-time"}),
+)
 
 
 class MailboxRoutes:
@@ -22,7 +30,7 @@ class MailboxRoutes:
     platform: Any
 
     @http("GET", BASE, api=ApiOperation("List a mailbox folder, newest first (cursor paging)", responses={
-        200: "A page of messages (metadata only) and the next page's link", **OWNERS}))
+        200: "A page of messages (metadata only) and the next page's link", **OWNERS}, parameters=LIST_PARAMETERS))
     def list_messages(self, request: Any, address: str) -> dict[str, Any]:
         query = http_queries.mailbox_query(address, request.args)
         page = handlers.list_messages(query, http_requests.author_of(request.principal), uow=self.db.uow(),

@@ -24,6 +24,44 @@ _CONVERTER_SCHEMAS = {
     "float": {"type": "number"},
     "uuid": {"type": "string", "format": "uuid"},
 }
+# What the API's identifiers look like, so that the OpenAPI document states the rules the routes apply
+# (and a client, or Schemathesis, can build valid requests). A pattern cannot carry a check key: the
+# identifiers that have one (RPPS: Luhn; INS: 97 - NIR mod 97) also name a ``format`` saying so.
+# (These schemas carry no description: a field or parameter using one says what it is for.)
+MAIL_ADDRESS: Mapping[str, Any] = {
+    "type": "string", "maxLength": 254, "format": "mailbox-address",
+    "pattern": r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+               r"@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}$",
+}
+RPPS: Mapping[str, Any] = {"type": "string", "pattern": "^[0-9]{11}$", "format": "rpps"}
+IDNPS_OR_RPPS: Mapping[str, Any] = {"type": "string", "pattern": "^([0-9]{11}|8[0-9]{11}|0[0-9]{9})$",
+                                    "format": "idnps"}
+FINESS: Mapping[str, Any] = {"type": "string", "pattern": "^[0-9A-Za-z]{9}$"}
+INS: Mapping[str, Any] = {"type": "string", "pattern": "^[1-478][0-9]{4}([0-9]{2}|2[ABab])[0-9]{8}$", "format": "ins"}
+UUID: Mapping[str, Any] = {"type": "string", "format": "uuid"}
+FINGERPRINT: Mapping[str, Any] = {"type": "string", "pattern": "^[0-9A-Fa-f]{64}$"}
+POSTAL_CODE: Mapping[str, Any] = {"type": "string", "pattern": "^[0-9]{5}$"}
+INSEE_COMMUNE: Mapping[str, Any] = {"type": "string", "pattern": "^([0-9]{2}|2A|2B)[0-9]{3}$"}
+
+
+def _described(schema: Mapping[str, Any], text: str) -> Mapping[str, Any]:
+    return {**schema, "description": text}
+
+
+# A path parameter's name means the same thing on every route: its schema is declared once, here
+# (an ``ApiParam(..., location="path")`` on a route overrides it).
+PATH_PARAMETERS: Mapping[str, Mapping[str, Any]] = {
+    "address": _described(MAIL_ADDRESS, "A mailbox address (name@domain), compared in lower case."),
+    "message_id": UUID,
+    "enrolment_id": {"type": "string", "pattern": "^enr-[0-9a-f]{32}$", "description": "As the enrolment answered."},
+    "finess": _described(FINESS, "A FINESS number: 9 letters or digits."),
+    "ins": _described(INS, "A patient's INS: the 13-character NIR (2A/2B for a birth in Corsica) and its "
+                           "2-digit key (97 - NIR mod 97)."),
+    "fingerprint": _described(FINGERPRINT, "SHA-256 of the certificate's DER, in hex."),
+    "identifier": _described(IDNPS_OR_RPPS, "An RPPS number (11 digits, the last a Luhn check digit), or an "
+                                            "IDNPS: 8 and an RPPS number, or 0 and an ADELI number."),
+    "rpps": _described(RPPS, "An RPPS number: 11 digits, the last a Luhn check digit."),
+}
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "RFC 9457 problem details.",
@@ -66,6 +104,21 @@ class FhirInteraction:
 
 
 @dataclass(frozen=True)
+class ApiParam:
+    """A query (or path) parameter of an /api/v1 route, as the route parses it."""
+
+    name: str
+    schema: Mapping[str, Any]
+    location: str = "query"
+    required: bool = False
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.location not in ("query", "path", "header"):
+            raise ValueError(f"Parameter {self.name!r} has unknown location {self.location!r}.")
+
+
+@dataclass(frozen=True)
 class ApiOperation:
     """OpenAPI description of an /api/v1 route; schemas are JSON Schema (e.g. Model.model_json_schema())."""
 
@@ -73,6 +126,7 @@ class ApiOperation:
     request_schema: Mapping[str, Any] | None = None
     response_schema: Mapping[str, Any] | None = None
     responses: Mapping[int, str] = field(default_factory=lambda: {200: "Success"})
+    parameters: tuple[ApiParam, ...] = ()
 
 
 class Route(Protocol):
@@ -194,10 +248,12 @@ def openapi_document(providers: Iterable[Route], *, version: str = "1.0.0") -> d
 
 
 def openapi_path(url: str) -> tuple[str, list[dict[str, Any]]]:
-    """Turn a werkzeug rule (`/x/<int:id>`) into an OpenAPI path (`/x/{id}`) and its parameters."""
+    """Turn a werkzeug rule (`/x/<int:id>`) into an OpenAPI path (`/x/{id}`) and its parameters: a
+    converter's type, else what ``PATH_PARAMETERS`` says of the name, else any string."""
     parameters = [
         {"name": m["name"], "in": "path", "required": True,
-         "schema": dict(_CONVERTER_SCHEMAS.get(m["converter"] or "", {"type": "string"}))}
+         "schema": copy.deepcopy(dict(_CONVERTER_SCHEMAS.get(m["converter"] or "")
+                                      or PATH_PARAMETERS.get(m["name"], {"type": "string"})))}
         for m in _PATH_PARAM.finditer(url)
     ]
     return _PATH_PARAM.sub(lambda m: "{" + m["name"] + "}", url), parameters
@@ -210,6 +266,7 @@ def _operation(route: Route, method: str, parameters: list[dict[str, Any]], sche
         "summary": api.summary if api else (route.method_name or route.url),
         "security": [] if route.public else [{"bearerAuth": []}],
     }
+    parameters = _with_declared(parameters, api.parameters if api else ())
     if parameters:
         operation["parameters"] = parameters
     if api and api.request_schema:
@@ -224,6 +281,19 @@ def _operation(route: Route, method: str, parameters: list[dict[str, Any]], sche
     responses["default"] = {"$ref": "#/components/responses/Problem"}
     operation["responses"] = responses
     return operation
+
+
+def _with_declared(path: list[dict[str, Any]], declared: Iterable[ApiParam]) -> list[dict[str, Any]]:
+    """The path's parameters, overridden or extended by what the route declares."""
+    merged = {(p["name"], p["in"]): p for p in path}
+    for param in declared:
+        entry: dict[str, Any] = {"name": param.name, "in": param.location,
+                                 "required": param.required or param.location == "path",
+                                 "schema": copy.deepcopy(dict(param.schema))}
+        if param.description:
+            entry["description"] = param.description
+        merged[(param.name, param.location)] = entry
+    return list(merged.values())
 
 
 def _hoist(schema: Mapping[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
