@@ -1,9 +1,11 @@
 """One structlog set-up for every service, with health data redacted from every line."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
+import time
 import traceback
 from collections.abc import Mapping
 from functools import lru_cache
@@ -70,6 +72,8 @@ def escape_text(text: str, limit: int = MAX_FIELD_CHARS) -> str:
     """``text`` on one line: control characters escaped (``\\n``, ``\\x00``), at most ``limit`` characters kept."""
     if len(text) > limit:
         text = f"{text[:limit]}…[{len(text) - limit} more characters]"
+    elif text.isprintable():  # every character escaped below is unprintable: the common case, in C
+        return text
     return _UNSAFE_CHARACTERS.sub(_escape_character, text)
 
 
@@ -267,6 +271,7 @@ def configure_logging(service: str, settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     _install_handler(formatter, level)
+    _install_access_handler(AccessLineFormatter(service, json_lines=settings.log_format == "json"))
 
 
 def _install_handler(formatter: logging.Formatter, level: int) -> None:
@@ -275,6 +280,7 @@ def _install_handler(formatter: logging.Formatter, level: int) -> None:
         root.removeHandler(handler)  # idempotent: replace our own handler, never stack it
     handler = logging.StreamHandler(sys.stdout)
     handler._maillage = True  # type: ignore[attr-defined]
+    handler.addFilter(_not_access_lines)  # written by the access logger's own handler
     root.addHandler(handler)
     root.setLevel(level)
     # Handlers installed by others (nameko's LOGGING config) must not print unredacted lines.
@@ -283,3 +289,51 @@ def _install_handler(formatter: logging.Formatter, level: int) -> None:
         for existing in logger.handlers:
             existing.setFormatter(formatter)
     logging.captureWarnings(True)  # library warnings (SQLAlchemy) go through the same chain
+
+
+ACCESS_LOGGER = "maillage.access"
+ACCESS_FIELDS = ("method", "route", "status", "duration_ms", "request_id", "error")
+
+
+def _not_access_lines(record: logging.LogRecord) -> bool:
+    return record.name != ACCESS_LOGGER
+
+
+def _install_access_handler(formatter: logging.Formatter) -> None:
+    access = logging.getLogger(ACCESS_LOGGER)
+    for handler in [h for h in access.handlers if getattr(h, "_maillage", False)]:
+        access.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stdout)
+    handler._maillage = True  # type: ignore[attr-defined]
+    handler.setFormatter(formatter)
+    access.addHandler(handler)
+
+
+class AccessLineFormatter(logging.Formatter):
+    """The HTTP access line (one per request), in the same shape as every other line, rendered directly.
+
+    Its fields are safe by construction — a method from a fixed set, a route template, numbers, a
+    request id checked to be a plain token, an exception type — so the redacting chain (≈ 0.4 ms a
+    line on the loaded 2-core VM, against ≈ 0.05 ms here; a third of the bare edge's throughput when
+    run per request) is skipped; text is still escaped and bounded.
+    """
+
+    def __init__(self, service: str, *, json_lines: bool) -> None:
+        super().__init__()
+        self.service = service
+        self.json_lines = json_lines
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = {}
+        for name in ACCESS_FIELDS:
+            value = getattr(record, name, None)
+            fields[name] = escape_text(value, 200) if isinstance(value, str) else value
+        seconds = int(record.created)
+        timestamp = (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+                     + f".{int((record.created - seconds) * 1_000_000):06d}Z")
+        event, level = escape_text(record.getMessage()), record.levelname.lower()
+        if self.json_lines:
+            return json.dumps({"event": event, "level": level, "logger": record.name, "timestamp": timestamp,
+                               "service": self.service, "trace_id": None, "event_id": None, **fields})
+        pairs = " ".join(f"{key}={fields[key]}" for key in sorted(fields))
+        return f"{timestamp} [{level:<9}] {event:<30} [{record.name}] {pairs} service={self.service}"

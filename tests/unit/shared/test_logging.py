@@ -10,6 +10,7 @@ import pytest
 import structlog
 
 from services.shared.logging import (
+    ACCESS_LOGGER,
     bind_context,
     clear_context,
     configure_logging,
@@ -43,9 +44,9 @@ LEAKS = (INS, "2790351215189", "Dupont", "DUPONT", "Jeanne", "1979-03-05", "1979
 def _restore_logging() -> Iterator[None]:
     yield
     clear_context()
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if getattr(h, "_maillage", False)]:
-        root.removeHandler(handler)
+    for logger in (logging.getLogger(), logging.getLogger(ACCESS_LOGGER)):
+        for handler in [h for h in logger.handlers if getattr(h, "_maillage", False)]:
+            logger.removeHandler(handler)
     logging.captureWarnings(False)
     structlog.reset_defaults()
 
@@ -239,8 +240,40 @@ def test_escaping_keeps_ordinary_text() -> None:
 
 def test_standard_library_extras_become_fields_and_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("directory", Settings(log_format="json"))
-    logging.getLogger("maillage.access").info("http request", extra={
+    logging.getLogger("maillage.other").info("http request", extra={
         "method": "GET", "route": "/fhir/Practitioner", "status": 200, "request_id": "a\nb", "family": "Dupont"})
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert (line["method"], line["route"], line["status"]) == ("GET", "/fhir/Practitioner", 200)
     assert (line["request_id"], line["family"]) == ("a\\nb", "[redacted]")
+
+
+ACCESS = {"method": "GET", "route": "/fhir/Practitioner", "status": 200, "duration_ms": 1.5,
+          "request_id": "abc", "error": None}
+
+
+def test_the_access_line_is_one_json_line_shaped_like_the_others(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("directory", Settings(log_format="json"))
+    configure_logging("directory", Settings(log_format="json"))  # twice: still one handler
+    logging.getLogger(ACCESS_LOGGER).info("http request", extra={**ACCESS, "route": "/x\n[error] forged"})
+    get_logger("other").info("next")
+    access, other = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert set(access) == set(other) | set(ACCESS)
+    assert (access["event"], access["level"], access["logger"], access["service"]) == (
+        "http request", "info", ACCESS_LOGGER, "directory")
+    assert access["route"] == "/x\\n[error] forged" and access["status"] == 200
+    assert access["timestamp"][:4] == other["timestamp"][:4] and access["timestamp"].endswith("Z")
+
+
+def test_the_access_line_in_the_console_and_silenced_by_its_level(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("messaging", Settings(log_format="console"))
+    access = logging.getLogger(ACCESS_LOGGER)
+    access.info("http request", extra=ACCESS)
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "http request" in line and "route=/fhir/Practitioner" in line and "status=200" in line
+    assert "service=messaging" in line and "request_id=abc" in line
+    access.setLevel(logging.WARNING)
+    try:
+        access.info("http request", extra=ACCESS)
+        assert capsys.readouterr().out == ""
+    finally:
+        access.setLevel(logging.NOTSET)
