@@ -29,6 +29,7 @@ from services.shared.identifiers import check_mailbox_address as normalise_addre
 from services.shared.web.responses import JSON, location, read_json
 
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
+MAX_THREAD_ID = 64
 SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 
 
@@ -137,9 +138,16 @@ def command_from_smime(request: Request, author: Author, key: Idempotency | None
         author=author, content=SignedByClient(data) if signed else EncryptedByClient(data),
         priority=Priority(priority), patient_ins=check_ins(ins, field="X-Maillage-Patient-INS") if ins else None,
         in_reply_to=message_id_or_none(headers.get("X-Maillage-In-Reply-To"), "X-Maillage-In-Reply-To"),
-        thread_id=headers.get("X-Maillage-Thread-Id"),
+        thread_id=_thread_id(headers.get("X-Maillage-Thread-Id")),
         read_receipt=(headers.get("X-Maillage-Read-Receipt") or "").lower() == "true", idempotency=key,
     )
+
+
+def _thread_id(value: str | None) -> str | None:
+    """As the JSON body's thread_id: at most 64 characters (the column's size: PostgreSQL refused more, a 500)."""
+    if value is not None and len(value) > MAX_THREAD_ID:
+        raise Invalid(f"X-Maillage-Thread-Id is at most {MAX_THREAD_ID} characters.", expression="X-Maillage-Thread-Id")
+    return value or None
 
 
 def _listed(headers: Any, name: str) -> list[str]:

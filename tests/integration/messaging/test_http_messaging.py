@@ -229,6 +229,21 @@ def test_twenty_mib_of_attachments_pass_the_edge_base64_included_and_one_byte_mo
     assert str(limit) in over.json()["detail"]
 
 
+def test_smime_routing_headers_are_bounded_like_the_json_fields(
+        platform: Platform, pem_files: Path, tmp_path: Path) -> None:
+    (tmp_path / "plain.eml").write_bytes(b"From: alice@cabinet.test\r\nSubject: Avis\r\n\r\nTexte.\r\n")
+    sealed = openssl("cms", "-encrypt", "-aes256", "-in", tmp_path / "plain.eml", "-recip",
+                     pem_files / "bob.pem").stdout
+    headers = {"Content-Type": "application/pkcs7-mime; smime-type=enveloped-data", "X-Maillage-Sender": ALICE,
+               "X-Maillage-To": BOB}
+    with platform.client("alice") as alice:
+        too_long = alice.post("/api/v1/messages", content=sealed,
+                              headers={**headers, "X-Maillage-Thread-Id": "t" * 65})  # the column holds 64
+        at_most = alice.post("/api/v1/messages", content=sealed, headers={**headers, "X-Maillage-Thread-Id": "t" * 64})
+    assert (too_long.status_code, too_long.json()["expression"]) == (400, "X-Maillage-Thread-Id")
+    assert at_most.status_code == 202, at_most.text
+
+
 FHIR = {"Content-Type": "application/fhir+json"}
 
 
