@@ -9,7 +9,9 @@ from services.directory.entrypoints.api_enrolment import EnrolmentRoutes
 from services.directory.entrypoints.fhir import FhirRoutes
 from services.directory.entrypoints.rpc import RpcMethods
 from services.directory.handlers.places import refresh_search_places
+from services.messaging.crypto.revocation import install_crl_files
 from services.shared.bus.envelope import CloudEvent
+from services.shared.nameko_ext.config import settings_of
 from services.shared.nameko_ext.database import Database
 from services.shared.nameko_ext.events import event_handler
 from services.shared.nameko_ext.log_context import LogContext
@@ -22,6 +24,7 @@ class DirectoryDatabase(Database):
         super().setup()
         assert self.engine is not None
         tune_for_search(self.engine)
+        install_crl_files(settings_of(self.container).pki_crl_files)  # checked when certificates are published
 
 
 class DirectoryService(FhirRoutes, EnrolmentRoutes, AdminRoutes, RpcMethods):

@@ -16,6 +16,7 @@ from nameko.rpc import RpcProxy
 from services.messaging.adapters.directory import RpcDirectory, TtlCache
 from services.messaging.adapters.operator import Operator, dev_operator, load_operator
 from services.messaging.crypto.certs import load_certificates
+from services.messaging.crypto.revocation import for_owner
 from services.messaging.domain.errors import DirectoryUnavailable
 from services.messaging.handlers.group_commit import GroupCommit
 from services.messaging.handlers.submission import write_submissions
@@ -43,7 +44,8 @@ class Directory(RpcProxy):
     def setup(self) -> None:
         settings = read_messaging_settings(settings_of(self.container))
         self.timeout = settings.directory_timeout_seconds
-        self.cache = TtlCache(settings.directory_cache_seconds, settings.directory_negative_cache_seconds)
+        self.cache = TtlCache(settings.directory_cache_seconds, settings.directory_negative_cache_seconds,
+                              revocations=for_owner(self.container, settings_of(self.container).pki_crl_files))
 
     def get_dependency(self, worker_ctx: Any) -> RpcDirectory:
         proxy = super().get_dependency(worker_ctx)
@@ -91,7 +93,8 @@ class PlatformIdentity(DependencyProvider):
     def setup(self) -> None:
         shared = settings_of(self.container)
         settings = read_messaging_settings(shared)
-        self.platform = Platform(settings, _operator(settings, shared.var_dir), _trusted(settings))
+        revocations = for_owner(self.container, shared.pki_crl_files)  # the admin's CRLs, the directory's revocations
+        self.platform = Platform(settings, _operator(settings, shared.var_dir), _trusted(settings), revocations)
 
     def get_dependency(self, worker_ctx: Any) -> Platform:
         assert self.platform is not None, "nameko calls setup() first"

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
+from services.messaging.crypto.revocation import Revocations
 from services.messaging.ports import OperatorPort
 from services.messaging.settings import MessagingSettings
 
@@ -14,6 +15,7 @@ class Platform:
     settings: MessagingSettings
     operator: OperatorPort
     trusted: tuple[x509.Certificate, ...] | None = None  # anchors for client signatures; None: integrity only
+    revocations: Revocations | None = None  # what client signers' paths are checked against; None: the process's
 
     @property
     def address(self) -> str:

@@ -35,6 +35,7 @@ class Settings:
     auth_audience: str = "maillage"
     auth_jwks_url: str | None = None
     auth_max_token_lifetime_seconds: int = 3600  # exp - iat of an accepted bearer token
+    pki_crl_files: tuple[Path, ...] = ()  # CRLs (PEM or DER) checked with every certificate, re-read when changed
     bus_max_attempts: int = 5
     bus_retry_delays_ms: tuple[int, ...] = (200, 1000, 5000, 15000)
     bus_delivery_limit: int = 20
@@ -160,6 +161,8 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         auth_jwks_url=env.get("MAILLAGE_AUTH_JWKS_URL") or None,
         auth_max_token_lifetime_seconds=_int(env, "MAILLAGE_AUTH_MAX_TOKEN_LIFETIME_SECONDS",
                                              Settings.auth_max_token_lifetime_seconds),
+        pki_crl_files=tuple(Path(part.strip()) for part in env.get("MAILLAGE_PKI_CRL_FILES", "").split(",")
+                            if part.strip()),
         bus_max_attempts=_int(env, "MAILLAGE_BUS_MAX_ATTEMPTS", Settings.bus_max_attempts),
         bus_retry_delays_ms=_delays(env, "MAILLAGE_BUS_RETRY_DELAYS_MS", Settings.bus_retry_delays_ms),
         bus_delivery_limit=_int(env, "MAILLAGE_BUS_DELIVERY_LIMIT", Settings.bus_delivery_limit),

@@ -12,6 +12,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from services.messaging.crypto.certs import check_certificate, load_certificate
+from services.messaging.crypto.revocation import Revocations
 from services.messaging.domain.model import Mailbox
 from services.shared.errors import Invalid
 from services.shared.logging import get_logger
@@ -31,8 +32,9 @@ class TtlCache:
     """
 
     def __init__(self, ttl: float, negative_ttl: float, max_entries: int = 10_000,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] = time.monotonic, revocations: Revocations | None = None) -> None:
         self.ttl, self.negative_ttl, self.max_entries, self._now = ttl, negative_ttl, max_entries, now
+        self.revocations = revocations  # the container's certificate revocations, told of the directory's
         self._entries: OrderedDict[str, tuple[float, Mailbox | None]] = OrderedDict()
         self._revoked: OrderedDict[str, None] = OrderedDict()  # certificate fingerprints (SHA-256 of the DER)
 
@@ -63,6 +65,8 @@ class TtlCache:
         """Evict the entries an event concerns: that mailbox, that certificate, those owners' mailboxes."""
         if revoked and fingerprint_hex:
             self._revoked[fingerprint_hex] = None
+            if self.revocations is not None:  # signatures by it are refused too
+                self.revocations.revoke_fingerprint(fingerprint_hex)
             while len(self._revoked) > self.max_entries:
                 self._revoked.popitem(last=False)
         rpps = {owner[1:] if owner.startswith("8") else owner for owner in owners}

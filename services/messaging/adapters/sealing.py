@@ -11,6 +11,7 @@ from cryptography import x509
 from services.messaging.crypto.addressing import addressed_to, enveloped_der, recipient_ids
 from services.messaging.crypto.cms import verify
 from services.messaging.crypto.envelope_der import encrypt_der
+from services.messaging.crypto.revocation import Revocations
 from services.messaging.domain.model import Mailbox
 from services.messaging.ports import OperatorPort
 from services.shared.errors import Unprocessable
@@ -22,9 +23,9 @@ def seal_as_operator(mime: bytes, operator: OperatorPort, recipients: Sequence[x
 
 
 def encrypt_client_signed(smime: bytes, sender: str, recipients: Sequence[x509.Certificate],
-                          trusted: list[x509.Certificate] | None) -> bytes:
+                          trusted: list[x509.Certificate] | None, revocations: Revocations | None = None) -> bytes:
     """Verify the sender's own signature (and its chain when trust anchors are configured), then encrypt."""
-    verified = verify(smime, trusted)
+    verified = verify(smime, trusted, revocations=revocations)
     _check_from(verified.content, sender)
     return encrypt_der(smime, list(recipients))
 

@@ -9,13 +9,20 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from services.shared.errors import Invalid
+
+from .revocation import Revocations, current
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 Usage = Literal["encryption", "signature", "both"]
 ACCEPTED_CURVES = {"secp256r1": "P-256", "secp384r1": "P-384"}
 MIN_RSA_BITS = 2048
+# Extended key usages that make a certificate fit for secure messaging (signing and encrypting
+# mail). IGC-Santé's S/MIME, signature and confidentiality profiles are e-mail protection ones;
+# add an OID here if an authority marks them otherwise.
+MESSAGING_PURPOSES = frozenset({ExtendedKeyUsageOID.EMAIL_PROTECTION})
 _USAGE_NAMES = (
     "digital_signature",
     "content_commitment",
@@ -90,13 +97,26 @@ def key_usage_names(cert: x509.Certificate) -> frozenset[str] | None:
     return frozenset(name for name in _USAGE_NAMES if getattr(usage, name))
 
 
+def extended_key_usage(cert: x509.Certificate) -> frozenset[x509.ObjectIdentifier] | None:
+    try:
+        return frozenset(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        return None
+
+
 def check_certificate(
-    cert: x509.Certificate, now: datetime, *, usage: Usage = "both"
+    cert: x509.Certificate,
+    now: datetime,
+    *,
+    usage: Usage = "both",
+    revocations: Revocations | None = None,
 ) -> CertificateFacts:
     """Facts about ``cert``, or ``Invalid`` saying in one sentence why it cannot be used.
 
     ``usage`` says what the certificate is for: receiving encrypted messages
-    ("encryption"), signing them ("signature") or both.
+    ("encryption"), signing them ("signature") or both. The certificate must be meant for
+    e-mail protection (extended key usage) and not be revoked: by a CRL the administrator
+    configured or by the directory (``revocations``; default: this process's).
     """
     not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
     if now < not_before:
@@ -111,6 +131,8 @@ def check_certificate(
     names = key_usage_names(cert)
     if names is not None:
         _check_usage(names, key_type, usage)
+    check_purpose(cert)
+    _check_not_revoked(cert, revocations)
     return CertificateFacts(
         not_before=not_before,
         not_after=not_after,
@@ -149,7 +171,28 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
+def check_purpose(cert: x509.Certificate, whose: str = "The certificate's") -> None:
+    """The extended key usage must be present and name e-mail protection."""
+    purposes = extended_key_usage(cert)
+    if purposes is None or not purposes & MESSAGING_PURPOSES:
+        raise Invalid(
+            f"{whose} extended key usage does not include e-mail protection, "
+            "which secure messaging requires."
+        )
+
+
+def _check_not_revoked(cert: x509.Certificate, revocations: Revocations | None) -> None:
+    reason = (revocations if revocations is not None else current()).reason(cert)
+    if reason is not None:
+        raise Invalid(f"The certificate was {reason}.")
+
+
 def _check_usage(names: frozenset[str], key_type: str, usage: Usage) -> None:
+    if names & {"key_cert_sign", "crl_sign"}:
+        raise Invalid(
+            "The certificate's key usage allows signing certificates or CRLs, "
+            "which only an authority's certificate may."
+        )
     if usage in ("encryption", "both"):
         needed, label = (
             ("key_encipherment", "key encipherment")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,8 +61,18 @@ def cached_key(kind: KeyKind, label: str, size: int = 2048, curve: str = "secp25
 
 
 def make_ca(
-    name: str = "Maillage Test CA", *, kind: KeyKind = "rsa", now: datetime | None = None
+    name: str = "Maillage Test CA",
+    *,
+    kind: KeyKind = "rsa",
+    now: datetime | None = None,
+    issuer: Identity | None = None,
+    path_length: int | None = None,
+    ca: bool = True,
+    key_usage: x509.KeyUsage | None = None,
+    extended_key_usage: Sequence[x509.ObjectIdentifier] | None = None,
+    not_after: datetime | None = None,
 ) -> Identity:
+    """A root CA, or an intermediate one when ``issuer`` is given; the other options make faulty ones."""
     now = now or datetime.now(UTC)
     key = cached_key(kind, f"ca:{name}")
     subject = x509.Name(
@@ -71,20 +82,56 @@ def make_ca(
             x509.NameAttribute(NameOID.COMMON_NAME, name),
         ]
     )
-    cert = (
+    signer_key = issuer.key if issuer is not None else key
+    builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(subject)
+        .issuer_name(issuer.cert.subject if issuer is not None else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(usage_flags(key_cert_sign=True, crl_sign=True), critical=True)
+        .not_valid_after(not_after or now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
+        .add_extension(key_usage or usage_flags(key_cert_sign=True, crl_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
     )
-    return Identity(cert, key)
+    if issuer is not None:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
+        )
+    if extended_key_usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
+    return Identity(builder.sign(signer_key, hashes.SHA256()), key, issuer)
+
+
+def make_crl(
+    ca: Identity,
+    revoked: Iterable[x509.Certificate] = (),
+    *,
+    signer: Identity | None = None,
+    last_update: datetime | None = None,
+    next_update: datetime | None = None,
+) -> x509.CertificateRevocationList:
+    """A CRL of ``ca`` listing ``revoked``; ``signer`` other than ``ca`` forges one under its name."""
+    now = datetime.now(UTC)
+    signing = signer or ca
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(last_update or now - timedelta(hours=1))
+        .next_update(next_update or now + timedelta(days=7))
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing.key.public_key()), critical=False
+        )
+    )
+    for cert in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(now - timedelta(minutes=5))
+            .build()
+        )
+    return builder.sign(signing.key, hashes.SHA256())
 
 
 def make_identity(
@@ -98,8 +145,12 @@ def make_identity(
     key_usage: x509.KeyUsage | None = None,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    extended_key_usage: Sequence[x509.ObjectIdentifier] | None = (ExtendedKeyUsageOID.EMAIL_PROTECTION,),
 ) -> Identity:
-    """An end-entity certificate for ``name``, fit for S/MIME signing and encryption by default."""
+    """An end-entity certificate for ``name``, fit for S/MIME signing and encryption by default.
+
+    ``extended_key_usage=None`` leaves the extension out.
+    """
     now = datetime.now(UTC)
     key = cached_key(kind, name, key_size, curve)
     email = email or f"{name.lower().replace(' ', '.')}@test.mssante.fr"
@@ -124,15 +175,14 @@ def make_identity(
         .not_valid_after(not_after or now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(key_usage, critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
-        )
         .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
     )
+    if extended_key_usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
     return Identity(builder.sign(ca.key, hashes.SHA256()), key, ca)
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from . import identifiers
 from .chain import check_signer_trusted
 from .errors import BadSignature, MalformedMessage
+from .revocation import Revocations
 from .smime import unwrap
 
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -36,13 +37,18 @@ class VerifiedContent:
 
 
 def verify(
-    signed: bytes, trusted: list[x509.Certificate] | None = None, *, at: datetime | None = None
+    signed: bytes,
+    trusted: list[x509.Certificate] | None = None,
+    *,
+    at: datetime | None = None,
+    revocations: Revocations | None = None,
 ) -> VerifiedContent:
     """Check every signature of an S/MIME, PEM or DER SignedData and return what was signed.
 
     With ``trusted`` None only integrity is checked: the caller must then judge
     ``signer_cert`` itself (against the directory, say). Otherwise the signer
-    must chain to one of ``trusted`` at ``at`` (default: now).
+    must chain to one of ``trusted`` at ``at`` (default: now), unrevoked (``revocations``,
+    default: the process's CRLs).
     """
     unwrapped = unwrap(signed)
     signed_data = _load_signed_data(unwrapped.der)
@@ -81,7 +87,7 @@ def verify(
         if trusted is not None:
             moment = at or datetime.now(UTC)
             for signer in signers:
-                check_signer_trusted(signer, certs, trusted, moment)
+                check_signer_trusted(signer, certs, trusted, moment, revocations=revocations)
         return VerifiedContent(content, signers[0])
     raise failure
 

@@ -83,7 +83,8 @@ def _seal(command: SubmitMessage, message_id: str, now: datetime, certs: list[x5
     try:
         if isinstance(content, SignedByClient):
             trusted = list(platform.trusted) if platform.trusted is not None else None
-            return Mode.CLIENT_SIGNED, encrypt_client_signed(content.smime, command.sender, certs, trusted), []
+            return Mode.CLIENT_SIGNED, encrypt_client_signed(content.smime, command.sender, certs, trusted,
+                                                             platform.revocations), []
         assert isinstance(content, EncryptedByClient)
         der, missed = route_end_to_end(content.smime, recipients)
         return Mode.END_TO_END, der, missed
