@@ -5,9 +5,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from services.directory.domain.commands import CreateCpts, PublishCertificate
 from services.directory.domain.enrolment import Enrol
-from services.shared.web.capabilities import FINESS, IDNPS_OR_RPPS, INSEE_COMMUNE, MAIL_ADDRESS, POSTAL_CODE, RPPS
+from services.shared.web.capabilities import (
+    FINESS,
+    IDNPS_OR_RPPS,
+    INSEE_COMMUNE,
+    MAIL_ADDRESS,
+    NOT_BLANK,
+    POSTAL_CODE,
+    RPPS,
+)
 
-_NAME = Field(min_length=1, max_length=100)
+_NAME = Field(min_length=1, max_length=100, json_schema_extra={"pattern": NOT_BLANK})
 _PEM = Field(default=None, max_length=20_000, description="One X.509 certificate in PEM, to encrypt for you.")
 
 
@@ -28,7 +36,7 @@ class EnrolmentRequest(_Strict):
     phone1: str = Field(max_length=20)
     phone2: str | None = Field(default=None, max_length=20)
     rpps: str = Field(max_length=11, description="Your RPPS number (11 digits).", json_schema_extra=dict(RPPS))
-    address: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
     postal_code: str = Field(max_length=5, json_schema_extra=dict(POSTAL_CODE))
     city: str = _NAME
     specialty: str | None = Field(default=None, max_length=100)
@@ -75,7 +83,7 @@ class CptsRequest(_Strict):
         {"required": ["postal_codes"], "properties": {"postal_codes": {"minItems": 1}}}]})
 
     finess: str = Field(max_length=9, json_schema_extra=dict(FINESS))
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra={"pattern": NOT_BLANK})
     communes: list[str] = Field(default_factory=list, max_length=500, description="INSEE commune codes.",
                                 json_schema_extra={"items": dict(INSEE_COMMUNE)})
     postal_codes: list[str] = Field(default_factory=list, max_length=500,

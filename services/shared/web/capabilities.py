@@ -41,6 +41,10 @@ INS: Mapping[str, Any] = {"type": "string", "pattern": "^[1-478][0-9]{4}([0-9]{2
 UUID: Mapping[str, Any] = {"type": "string", "format": "uuid"}
 FINGERPRINT: Mapping[str, Any] = {"type": "string", "pattern": "^[0-9A-Fa-f]{64}$"}
 POSTAL_CODE: Mapping[str, Any] = {"type": "string", "pattern": "^[0-9]{5}$"}
+# Text the API trims before use (pydantic's str_strip_whitespace, i.e. Python's str.strip): at least one
+# character that is not white space as Python counts it (more than ECMA-262's \s: \x1c-\x1f, \x85).
+NOT_BLANK = (r"[^\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+             r"\u3000]")
 INSEE_COMMUNE: Mapping[str, Any] = {"type": "string", "pattern": "^([0-9]{2}|2A|2B)[0-9]{3}$"}
 
 
