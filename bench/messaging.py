@@ -40,15 +40,15 @@ from bench.bus import raw_ceiling  # noqa: E402
 from bench.support import bench_database, bench_vhost, free_port, percentile, wait_ready  # noqa: E402
 from services.messaging.adapters.composer import Envelope, compose  # noqa: E402
 from services.messaging.adapters.operator import dev_operator  # noqa: E402
-from services.messaging.crypto.envelope_der import encrypt_der  # noqa: E402
 from services.messaging.crypto.mime import Attachment  # noqa: E402
-from services.messaging.crypto.testing import Identity, make_ca, make_identity  # noqa: E402
 from services.messaging.domain.commands import Draft  # noqa: E402
 from services.messaging.domain.model import Author, Recipient, RecipientKind  # noqa: E402
 from services.shared.auth import DevIssuer  # noqa: E402
 from services.shared.db.migrations import upgrade  # noqa: E402
+from services.shared.pki.envelope_der import encrypt_der  # noqa: E402
 from services.shared.web import http  # noqa: E402
 from tests.support.messaging_world import seed_directory  # noqa: E402
+from tests.support.pki import Identity, make_ca, make_identity  # noqa: E402
 from tests.unit.directory.directory_world import Person  # noqa: E402
 
 SENDER_RPPS = "10000000009"

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from services.directory.adapters.connections import tune_for_search
 from services.directory.adapters.tables import BUS_TABLES
-from services.directory.domain import events
 from services.directory.entrypoints.api_admin import AdminRoutes
 from services.directory.entrypoints.api_enrolment import EnrolmentRoutes
 from services.directory.entrypoints.fhir import FhirRoutes
 from services.directory.entrypoints.rpc import RpcMethods
 from services.directory.handlers.places import refresh_search_places
-from services.messaging.crypto.revocation import install_crl_files
-from services.shared.bus.envelope import CloudEvent
+from services.shared.contracts import Envelope
+from services.shared.contracts.directory_events import DirectoryImported
 from services.shared.nameko_ext.config import settings_of
 from services.shared.nameko_ext.database import Database
 from services.shared.nameko_ext.events import event_handler
 from services.shared.nameko_ext.log_context import LogContext
+from services.shared.pki.revocation import install_crl_files
 
 
 class DirectoryDatabase(Database):
@@ -34,6 +34,6 @@ class DirectoryService(FhirRoutes, EnrolmentRoutes, AdminRoutes, RpcMethods):
     db = DirectoryDatabase(BUS_TABLES)
     log_context = LogContext()
 
-    @event_handler(events.IMPORTED, handler="refresh_search_places")
-    def on_imported(self, event: CloudEvent) -> None:
-        self.db.handle_once(event, refresh_search_places, name="directory.refresh_search_places")
+    @event_handler(DirectoryImported)
+    def refresh_search_places(self, event: Envelope[DirectoryImported]) -> None:
+        self.db.handle_once(event, refresh_search_places)

@@ -11,7 +11,7 @@ from cryptography import x509
 from services.cli.errors import UserError
 from services.messaging import cli_local
 from services.messaging.client import MailClient
-from services.messaging.crypto.certs import PrivateKey
+from services.shared.pki.certs import PrivateKey
 from services.shared.settings import read_settings
 
 KeyOption = Annotated[Path | None, typer.Option("--key", help="Your private key (PEM), to sign or decrypt.")]

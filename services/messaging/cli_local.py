@@ -11,10 +11,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from services.messaging.crypto.certs import PrivateKey, load_certificate, load_certificates, load_private_key
-from services.messaging.crypto.cms import decrypt, encrypt, sign, verify
-from services.messaging.crypto.errors import UntrustedSigner
 from services.messaging.crypto.mime import Attachment, MessageContent, build_message, parse_message
+from services.shared.pki.certs import PrivateKey, load_certificate, load_certificates, load_private_key
+from services.shared.pki.cms import decrypt, encrypt, sign, verify
+from services.shared.pki.errors import UntrustedSigner
 
 TYPES = {".pdf": "application/pdf", ".xml": "text/xml", ".json": "application/fhir+json", ".zip": "application/zip"}
 

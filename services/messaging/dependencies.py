@@ -15,14 +15,14 @@ from nameko.rpc import RpcProxy
 
 from services.messaging.adapters.directory import RpcDirectory, TtlCache
 from services.messaging.adapters.operator import Operator, dev_operator, load_operator
-from services.messaging.crypto.certs import load_certificates
-from services.messaging.crypto.revocation import for_owner
 from services.messaging.domain.errors import DirectoryUnavailable
 from services.messaging.handlers.group_commit import GroupCommit
 from services.messaging.handlers.submission import write_submissions
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings, read_messaging_settings
 from services.shared.nameko_ext.config import settings_of
+from services.shared.pki.certs import load_certificates
+from services.shared.pki.revocation import for_owner
 
 
 def utc_now() -> datetime:

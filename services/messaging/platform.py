@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from cryptography import x509
 
-from services.messaging.crypto.revocation import Revocations
 from services.messaging.ports import OperatorPort
 from services.messaging.settings import MessagingSettings
+from services.shared.pki.revocation import Revocations
 
 
 @dataclass(frozen=True)

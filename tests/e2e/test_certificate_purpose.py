@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from services.messaging.crypto.testing import make_ca, make_identity
 from tests.e2e.conftest import Platform
+from tests.support.pki import make_ca, make_identity
 from tests.unit.directory.directory_world import JEANNE, JEANNE_BOX
 
 pytestmark = pytest.mark.e2e

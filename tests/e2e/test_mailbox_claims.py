@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.messaging.crypto.testing import make_ca, make_identity
 from tests.e2e.conftest import Platform
+from tests.support.pki import make_ca, make_identity
 from tests.support.platform import eventually
 from tests.unit.directory.directory_world import CAB_BOX, JEANNE, JEANNE_BOX, LUC, enrolment_form
 

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.messaging.crypto.testing import Identity, make_ca, make_identity
 from services.shared.bus.schemas import validate_event_body
 from tests.e2e.conftest import Platform
+from tests.support.pki import Identity, make_ca, make_identity
 from tests.support.platform import Observer, eventually
 from tests.unit.directory.directory_world import JEANNE, JEANNE_BOX, PAUL, enrolment_form
 

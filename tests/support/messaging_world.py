@@ -17,9 +17,9 @@ from services.directory.adapters.annuaire_layout import PS_ACTIVITY_COLUMNS
 from services.directory.domain.commands import PublishCertificate
 from services.directory.handlers import certificates, patients
 from services.directory.importer import import_extract
-from services.messaging.crypto.testing import Identity, make_ca, make_identity
 from services.shared.db import make_engine
 from services.shared.db.migrations import upgrade
+from tests.support.pki import Identity, make_ca, make_identity
 from tests.unit.directory.directory_world import (
     ADMIN,
     MAILBOX_POLICY,

@@ -10,8 +10,8 @@ from cryptography.x509.oid import NameOID
 from services.directory.domain.errors import UnusableCertificate
 from services.directory.domain.mailboxes import certificate_addresses
 from services.directory.domain.views import CertificateView
-from services.messaging.crypto.certs import CertificateFacts, check_certificate, load_certificate
 from services.shared.errors import Invalid
+from services.shared.pki.certs import CertificateFacts, check_certificate, load_certificate
 
 MAX_PEM_CHARS = 20_000
 

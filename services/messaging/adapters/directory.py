@@ -11,11 +11,11 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from services.messaging.crypto.certs import check_certificate, load_certificate
-from services.messaging.crypto.revocation import Revocations
 from services.messaging.domain.model import Mailbox
 from services.shared.errors import Invalid
 from services.shared.logging import get_logger
+from services.shared.pki.certs import check_certificate, load_certificate
+from services.shared.pki.revocation import Revocations
 
 Call = Callable[..., Any]  # call(method_name, **kwargs) -> the RPC result; raises Unavailable on timeout
 BATCH = 100  # resolve_addresses takes at most 100 addresses

@@ -9,12 +9,12 @@ from email.utils import getaddresses
 from cryptography import x509
 
 from services.messaging.crypto.addressing import addressed_to, enveloped_der, recipient_ids
-from services.messaging.crypto.cms import verify
-from services.messaging.crypto.envelope_der import encrypt_der
-from services.messaging.crypto.revocation import Revocations
 from services.messaging.domain.model import Mailbox
 from services.messaging.ports import OperatorPort
 from services.shared.errors import Unprocessable
+from services.shared.pki.cms import verify
+from services.shared.pki.envelope_der import encrypt_der
+from services.shared.pki.revocation import Revocations
 
 
 def seal_as_operator(mime: bytes, operator: OperatorPort, recipients: Sequence[x509.Certificate]) -> bytes:

@@ -1,1 +1,1 @@
-"""Secure-message crypto of the messaging service: MIME building and CMS (S/MIME) sign/encrypt."""
+"""Messaging's own layer over services.shared.pki: the MIME of a secure message, XDM, who a sealed message is for."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from asn1crypto import cms
 from cryptography import x509
 
-from . import identifiers
-from .errors import MalformedMessage
-from .smime import unwrap
+from services.shared.pki import identifiers
+from services.shared.pki.errors import MalformedMessage
+from services.shared.pki.smime import unwrap
 
 
 def enveloped_der(data: bytes) -> bytes:

@@ -14,9 +14,9 @@ from email.header import Header
 from email.utils import encode_rfc2231, quote
 
 from services.shared.errors import Invalid
+from services.shared.pki.smime import base64_lines
 
 from .mime import CDA_CODE_HEADER, RECEIPT_HEADER, MessageContent, _check_headers
-from .smime import base64_lines
 from .xdm import carries_cda
 
 _CRLF = b"\r\n"

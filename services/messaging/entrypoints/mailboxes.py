@@ -7,9 +7,9 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.wrappers import Response
 
 from services.messaging.adapters import http_queries, http_requests, serialise
-from services.messaging.crypto.smime import ENVELOPED_DATA, wrap_pkcs7_mime
 from services.messaging.dependencies import utc_now
 from services.messaging.handlers import mailbox as handlers
+from services.shared.pki.smime import ENVELOPED_DATA, wrap_pkcs7_mime
 from services.shared.web import ApiOperation, ApiParam, http
 
 BASE = "/api/v1/mailboxes/<address>/messages"

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from services.messaging.crypto.testing import make_ca, make_identity
 from services.shared.bus.schemas import validate_event_body
 from tests.integration.directory.conftest import Directory
+from tests.support.pki import make_ca, make_identity
 from tests.support.platform import Observer, eventually
 from tests.unit.directory.directory_world import CAB_BOX, JEANNE, JEANNE_BOX, LUC, PAUL_BOX, enrolment_form
 

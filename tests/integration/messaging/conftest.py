@@ -13,7 +13,6 @@ import pytest
 from nameko.runners import ServiceRunner
 
 from services.directory.service import DirectoryService
-from services.messaging.crypto.testing import Identity
 from services.messaging.service import MessagingService
 from services.shared.auth import DevIssuer
 from services.shared.db.migrations import upgrade
@@ -22,6 +21,7 @@ from services.shared.settings import Settings
 from tests.support.broker import isolated_vhost
 from tests.support.databases import backends, new_database, remove_database
 from tests.support.messaging_world import RPPS, make_pki, seed_directory
+from tests.support.pki import Identity
 from tests.support.platform import eventually, free_port
 
 

@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 
 from services.messaging.adapters.tables import entries, messages
-from services.messaging.crypto.testing import Identity
 from services.shared.auth import DevIssuer
 from services.shared.db.migrations import upgrade
 from tests.support.broker import isolated_vhost
 from tests.support.messaging_world import ALICE, BOB, RPPS, seed_directory
+from tests.support.pki import Identity
 from tests.support.platform import die_with_parent, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -6,9 +6,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from services.messaging.crypto.testing import Identity
 from tests.integration.messaging.conftest import Platform
 from tests.support.messaging_world import ALICE, REVOKED
+from tests.support.pki import Identity
 from tests.support.platform import eventually
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from services.messaging.crypto.cms import decrypt, verify
 from services.messaging.crypto.mime import parse_message
-from services.messaging.crypto.testing import Identity
+from services.shared.pki.cms import decrypt, verify
 from tests.integration.messaging.conftest import (
     Platform,
     in_mailbox,
 )
 from tests.support.messaging_world import ALICE, BOB, CAROL, INACTIVE, OBJECTING_INS, SECRETARIAT
+from tests.support.pki import Identity
 from tests.support.platform import eventually
 
 pytestmark = pytest.mark.integration

@@ -14,16 +14,16 @@ from cryptography.hazmat.primitives import serialization
 from nameko.runners import ServiceRunner
 
 from services.directory.service import DirectoryService
-from services.messaging.crypto.signing import sign
-from services.messaging.crypto.testing import Identity, make_crl, make_identity
 from services.messaging.service import MessagingService
 from services.shared.auth import DevIssuer
 from services.shared.db.migrations import upgrade
 from services.shared.nameko_ext.config import container_config
+from services.shared.pki.signing import sign
 from services.shared.settings import Settings
 from tests.support.broker import isolated_vhost
 from tests.support.databases import backends, new_database, remove_database
 from tests.support.messaging_world import ALICE, BOB, RPPS, seed_directory
+from tests.support.pki import Identity, make_crl, make_identity
 from tests.support.platform import eventually, free_port
 
 pytestmark = pytest.mark.integration

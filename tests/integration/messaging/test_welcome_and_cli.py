@@ -10,16 +10,16 @@ from pathlib import Path
 import amqp
 import pytest
 
-from services.messaging.crypto.cms import decrypt, verify
 from services.messaging.crypto.mime import parse_message
-from services.messaging.crypto.testing import Identity
 from services.messaging.handlers.notices import notice_id
 from services.shared.bus.amqp import connect
 from services.shared.bus.envelope import CONTENT_TYPE, CloudEvent
 from services.shared.bus.schemas import validate_event_body
 from services.shared.bus.topology import EVENTS_EXCHANGE
+from services.shared.pki.cms import decrypt, verify
 from tests.integration.messaging.conftest import Platform
 from tests.support.messaging_world import ALICE, BOB, NEWCOMER, RPPS
+from tests.support.pki import Identity
 from tests.support.platform import eventually
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from services.directory.adapters.certificate_check import inspect
 from services.directory.domain.errors import UnusableCertificate
-from services.messaging.crypto import revocation
-from services.messaging.crypto.testing import Identity, make_ca, make_crl, make_identity
+from services.shared.pki import revocation
+from tests.support.pki import Identity, make_ca, make_crl, make_identity
 
 NOW = datetime.now(UTC)
 

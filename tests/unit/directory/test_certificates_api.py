@@ -17,10 +17,10 @@ from services.directory.domain.errors import (
 from services.directory.domain.mailboxes import MailboxReserved
 from services.directory.domain.views import CertificateView
 from services.directory.handlers.certificates import certificates_of, publish_certificate, revoke_certificate
-from services.messaging.crypto.testing import Identity, make_ca, make_identity, usage_flags
 from services.shared.auth import Principal
 from services.shared.bus.schemas import validate_event_body
 from services.shared.errors import Invalid
+from tests.support.pki import Identity, make_ca, make_identity, usage_flags
 from tests.unit.directory.directory_world import (
     ADMIN,
     CAB_BOX,

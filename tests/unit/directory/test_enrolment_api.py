@@ -16,10 +16,10 @@ from services.directory.domain.mailboxes import MailboxNotClaimable, MailboxPoli
 from services.directory.handlers.certificates import publish_certificate
 from services.directory.handlers.enrolment import enrol, enrolment_of
 from services.directory.importer import import_extract
-from services.messaging.crypto.testing import make_ca, make_identity
 from services.shared.auth import Principal
 from services.shared.bus.schemas import validate_event_body
 from services.shared.errors import Forbidden, Invalid
+from tests.support.pki import make_ca, make_identity
 from tests.unit.directory.directory_world import (
     ADMIN,
     CAB_BOX,

@@ -11,8 +11,8 @@ from services.directory.handlers import rpc
 from services.directory.handlers.certificates import publish_certificate, revoke_certificate
 from services.directory.handlers.cpts import create_cpts, set_membership
 from services.directory.handlers.patients import record_objection
-from services.messaging.crypto.testing import make_ca, make_identity
 from services.shared.errors import Invalid
+from tests.support.pki import make_ca, make_identity
 from tests.unit.directory.directory_world import (
     ADMIN,
     CAB_BOX,

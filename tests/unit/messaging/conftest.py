@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from services.messaging.crypto.testing import Identity, make_ca, make_identity
+from tests.support.pki import Identity, make_ca, make_identity
 from tests.unit.messaging.world import World
 
 OpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]

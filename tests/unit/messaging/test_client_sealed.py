@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from services.messaging.crypto.cms import decrypt, encrypt, open_sealed, seal, sign
-from services.messaging.crypto.errors import BadSignature, MalformedMessage
 from services.messaging.crypto.mime import MessageContent, build_message, parse_message
 from services.messaging.domain.commands import EncryptedByClient, SignedByClient
 from services.shared.errors import Unprocessable
+from services.shared.pki.cms import decrypt, encrypt, open_sealed, seal, sign
+from services.shared.pki.errors import BadSignature, MalformedMessage
 from tests.unit.messaging.world import ALICE, BOB, CAROL, World
 
 MIME = build_message(MessageContent(subject="Avis", text="Bonjour\n", headers={"From": ALICE, "To": BOB}))

@@ -9,15 +9,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from services.messaging.crypto.certs import (
+from services.shared.errors import Invalid
+from services.shared.pki.certs import (
     check_certificate,
     load_certificate,
     load_certificates,
     load_private_key,
 )
-from services.messaging.crypto.enveloping import encrypt
-from services.messaging.crypto.testing import Identity, make_identity, usage_flags
-from services.shared.errors import Invalid
+from services.shared.pki.enveloping import encrypt
+from tests.support.pki import Identity, make_identity, usage_flags
 
 NOW = datetime.now(UTC)
 

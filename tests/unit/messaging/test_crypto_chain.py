@@ -12,16 +12,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from services.messaging.crypto import revocation
-from services.messaging.crypto.certs import check_certificate
-from services.messaging.crypto.chain import check_signer_trusted
-from services.messaging.crypto.errors import UntrustedSigner
-from services.messaging.crypto.revocation import CrlFiles, Revocations, load_crls
-from services.messaging.crypto.signing import sign
-from services.messaging.crypto.testing import Identity, make_ca, make_crl, make_identity, usage_flags
-from services.messaging.crypto.verification import verify
 from services.shared.errors import Invalid
+from services.shared.pki import revocation
+from services.shared.pki.certs import check_certificate
+from services.shared.pki.chain import check_signer_trusted
+from services.shared.pki.errors import UntrustedSigner
+from services.shared.pki.revocation import CrlFiles, Revocations, load_crls
+from services.shared.pki.signing import sign
+from services.shared.pki.verification import verify
 from services.shared.settings import read_settings
+from tests.support.pki import Identity, make_ca, make_crl, make_identity, usage_flags
 
 NOW = datetime.now(UTC)
 EMAIL, SERVER = ExtendedKeyUsageOID.EMAIL_PROTECTION, ExtendedKeyUsageOID.SERVER_AUTH

@@ -9,18 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import cms as asn1_cms
 
-from services.messaging.crypto.cms import decrypt, encrypt, open_sealed, seal, sign, verify
-from services.messaging.crypto.errors import (
+from services.messaging.crypto.mime import MessageContent, build_message
+from services.shared.errors import Invalid
+from services.shared.pki.cms import decrypt, encrypt, open_sealed, seal, sign, verify
+from services.shared.pki.errors import (
     BadSignature,
     MalformedMessage,
     NotForRecipient,
     Undecryptable,
     UntrustedSigner,
 )
-from services.messaging.crypto.mime import MessageContent, build_message
-from services.messaging.crypto.smime import unwrap, wrap_pkcs7_mime
-from services.messaging.crypto.testing import Identity
-from services.shared.errors import Invalid
+from services.shared.pki.smime import unwrap, wrap_pkcs7_mime
+from tests.support.pki import Identity
 
 SECRET = "INS 279035121518989 DUPONT Jeanne"
 CONTENT = build_message(MessageContent(subject="CR", text=f"Patient {SECRET}\n"))

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from asn1crypto import cms
 
-from services.messaging.crypto import envelope_der, enveloping
-from services.messaging.crypto.cms import decrypt
-from services.messaging.crypto.envelope_der import encrypt_der
 from services.messaging.crypto.mime import Attachment, MessageContent, build_message, parse_message
 from services.messaging.crypto.mime_writer import write_message
-from services.messaging.crypto.testing import Identity
+from services.shared.pki import envelope_der, enveloping
+from services.shared.pki.cms import decrypt
+from services.shared.pki.envelope_der import encrypt_der
+from tests.support.pki import Identity
 
 CDA = b'<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"/>\n'
 OpenSSL = Callable[..., subprocess.CompletedProcess[bytes]]
@@ -77,9 +77,9 @@ def test_the_lean_signer_is_read_by_openssl_and_by_our_verifier(kind: str, pki: 
                                                                openssl: OpenSSL, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from services.messaging.crypto.signed_der import Signer
-    from services.messaging.crypto.testing import make_identity
-    from services.messaging.crypto.verification import verify
+    from services.shared.pki.signed_der import Signer
+    from services.shared.pki.verification import verify
+    from tests.support.pki import make_identity
 
     identity = make_identity(pki["ca"], f"Operateur {kind}", kind=kind)
     content = write_message(CONTENTS[1])
@@ -124,7 +124,7 @@ def test_base64_lines_are_encodebytes_with_crlf() -> None:
     import base64
     import os
 
-    from services.messaging.crypto.smime import base64_lines
+    from services.shared.pki.smime import base64_lines
 
     for size in [*range(0, 240), 1_000, 11_000, 140_000]:
         data = os.urandom(size)

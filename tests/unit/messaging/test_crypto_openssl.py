@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from services.messaging.crypto.cms import encrypt, open_sealed, seal, sign
-from services.messaging.crypto.errors import BadSignature, NotForRecipient, Undecryptable
 from services.messaging.crypto.mime import Attachment, MessageContent, build_message
-from services.messaging.crypto.testing import Identity
+from services.shared.pki.cms import encrypt, open_sealed, seal, sign
+from services.shared.pki.errors import BadSignature, NotForRecipient, Undecryptable
+from tests.support.pki import Identity
 
 CDA = b'<?xml version="1.0"?>\n<ClinicalDocument xmlns="urn:hl7-org:v3"/>\n'
 MIME = build_message(

@@ -8,9 +8,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from services.messaging.adapters.directory import RpcDirectory, TtlCache, parse_mailbox
-from services.messaging.crypto.testing import Identity
 from services.messaging.domain.errors import BounceCode
 from services.messaging.domain.rules import bounce_code
+from tests.support.pki import Identity
 
 
 class FakeDirectoryRpc:

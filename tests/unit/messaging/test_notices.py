@@ -7,7 +7,6 @@ import email.policy
 import pytest
 
 from services.messaging.adapters.tables import messages
-from services.messaging.crypto.cms import decrypt, verify
 from services.messaging.domain import events
 from services.messaging.domain.commands import EntryAction
 from services.messaging.domain.errors import RecipientNotReady
@@ -15,6 +14,7 @@ from services.messaging.domain.model import Author
 from services.messaging.handlers import mailbox, notices
 from services.shared.bus.envelope import CloudEvent
 from services.shared.bus.schemas import validate_event_body
+from services.shared.pki.cms import decrypt, verify
 from tests.unit.messaging.world import ALICE, BOB, NOCERT, RPPS, UNKNOWN, World
 
 

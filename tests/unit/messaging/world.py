@@ -13,9 +13,7 @@ from services.messaging.adapters.directory import parse_mailbox
 from services.messaging.adapters.memory_directory import InMemoryDirectory
 from services.messaging.adapters.operator import Operator, dev_operator
 from services.messaging.adapters.tables import BUS_TABLES, entries, messages
-from services.messaging.crypto.cms import open_sealed
 from services.messaging.crypto.mime import MessageContent, parse_message
-from services.messaging.crypto.testing import Identity
 from services.messaging.domain.commands import Draft, SubmitMessage
 from services.messaging.domain.model import Author, Mailbox, Recipient, RecipientKind
 from services.messaging.handlers.submission import Submission, submit
@@ -24,6 +22,8 @@ from services.messaging.settings import MessagingSettings
 from services.shared.bus.envelope import CloudEvent
 from services.shared.db import UnitOfWork, make_engine
 from services.shared.db.migrations import upgrade
+from services.shared.pki.cms import open_sealed
+from tests.support.pki import Identity
 
 RPPS = {"alice": "10000000009", "bob": "10000000017", "carol": "10000000025", "dave": "10000000033"}
 ALICE, BOB, CAROL = "alice@cabinet.test", "bob@cabinet.test", "carol@clinique.test"

@@ -10,6 +10,7 @@ the certificate included), which ``openssl cms -verify`` and ``verification.veri
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -45,6 +46,7 @@ class Signer:
     """Signs S/MIME SignedData (opaque, binary) with one certificate and its matching key."""
 
     def __init__(self, certificate: x509.Certificate, key: PrivateKey) -> None:
+        self._sign: Callable[[bytes], bytes]
         if isinstance(key, ec.EllipticCurvePrivateKey):
             self._algorithm = _ECDSA_SHA256
             self._sign = lambda data: key.sign(data, ec.ECDSA(hashes.SHA256()))

@@ -1,4 +1,4 @@
-"""Throwaway CA and end-entity certificates for tests, demos and the dev environment only."""
+"""Throwaway CAs, end-entity certificates and CRLs for tests and benchmarks only (never imported by services)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .certs import PrivateKey
+from services.shared.pki.certs import PrivateKey
+from services.shared.pki.dev import usage_flags
 
 KeyKind = Literal["rsa", "ec"]
 _CURVES: dict[str, ec.EllipticCurve] = {
@@ -184,23 +185,3 @@ def make_identity(
     if extended_key_usage is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
     return Identity(builder.sign(ca.key, hashes.SHA256()), key, ca)
-
-
-def usage_flags(**enabled: bool) -> x509.KeyUsage:
-    """A KeyUsage with only the named flags set, e.g. ``usage_flags(digital_signature=True)``."""
-    flags = dict.fromkeys(
-        (
-            "digital_signature",
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-            "encipher_only",
-            "decipher_only",
-        ),
-        False,
-    )
-    flags.update(enabled)
-    return x509.KeyUsage(**flags)
