@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import amqp
 
-from services.cli.errors import UserError
 from services.shared.bus.amqp import connect, redact_uri
 from services.shared.bus.catalogue import subscriptions
 from services.shared.bus.topology import declare_exchanges, declare_subscription
+from services.shared.cli_errors import UserError
 from services.shared.settings import Settings
 
 

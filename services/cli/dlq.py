@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.broker import open_broker
-from services.cli.errors import UserError
 from services.shared.bus.catalogue import subscriptions
 from services.shared.bus.dlq import DeadLetterStore
+from services.shared.cli_errors import UserError
 from services.shared.settings import read_settings
 
 app = typer.Typer(help="List, inspect, replay and purge dead letters.", no_args_is_help=True)

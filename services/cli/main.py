@@ -15,8 +15,8 @@ from importlib.metadata import version as package_version
 import typer
 
 from services.cli import dlq
-from services.cli.errors import guarded
 from services.cli.up import up
+from services.shared.cli_errors import guarded
 
 app = typer.Typer(
     help="Maillage: secure messaging, DMP feeding, directory and city-hospital notifications for a CPTS.",

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from services.cli.errors import fail
 from services.shared.auth import ADMIN_ROLE, DevIssuer
+from services.shared.cli_errors import fail
 from services.shared.errors import Invalid
 from services.shared.settings import DEV_ISSUER, Settings, SettingsError, read_settings
 

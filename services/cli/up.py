@@ -16,7 +16,7 @@ from rich.console import Console
 
 from services.cli import registry
 from services.cli.broker import declare_platform_topology
-from services.cli.errors import UserError
+from services.shared.cli_errors import UserError
 from services.shared.db.migrations import upgrade
 from services.shared.files import private_directory
 from services.shared.logging import configure_logging

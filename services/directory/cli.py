@@ -11,12 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.errors import fail
 from services.directory.adapters.annuaire import Rejection
 from services.directory.adapters.tables import BUS_TABLES
 from services.directory.importer import ImportReport, import_extract
 from services.directory.progress_bar import ProgressBar
 from services.directory.synth import write_extract
+from services.shared.cli_errors import fail
 from services.shared.db import UnitOfWork, make_engine, redact_url
 from services.shared.db.migrations import upgrade
 from services.shared.errors import MaillageError

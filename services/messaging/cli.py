@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 from cryptography import x509
 
-from services.cli.errors import UserError
 from services.messaging import cli_local
 from services.messaging.client import MailClient
+from services.shared.cli_errors import UserError
 from services.shared.pki.certs import PrivateKey
 from services.shared.settings import read_settings
 

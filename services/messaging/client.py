@@ -7,7 +7,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from services.cli.errors import UserError
+from services.shared.cli_errors import UserError
 
 
 class MailClient:

@@ -1,4 +1,7 @@
-"""CLI error handling: a user error is one plain sentence on stderr and exit 1, never a traceback."""
+"""Command-line errors of `maillage` and the services' sub-commands: one plain sentence on stderr, exit 1.
+
+A user error is never a traceback. Here, in shared, so that services' ``cli.py`` need not import the CLI.
+"""
 from __future__ import annotations
 
 import sys
