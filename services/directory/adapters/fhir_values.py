@@ -13,14 +13,6 @@ from services.shared.errors import Invalid
 
 Parse = Callable[[str, str, str | None], object]  # (param key, one value, modifier) -> criterion value
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_SPLIT = re.compile(r"(?<!\\),")
-
-
-def alternatives(raw: str) -> list[str]:
-    """Comma-separated alternatives; ``\\,`` is a comma inside a value."""
-    return [part.replace("\\,", ",") for part in _SPLIT.split(raw)]
-
-
 def _split_token(value: str) -> tuple[str | None, str]:
     system, bar, code = value.partition("|")
     return (system, code) if bar else (None, value)

@@ -18,6 +18,7 @@ from services.directory.adapters.tables import (
 from services.directory.domain.codes import PROFESSION_SYSTEM, SECTOR_SYSTEM, SPECIALTY_SYSTEM
 from services.directory.domain.names import normalise, prefix_bounds
 from services.directory.domain.search import Code, Resource, Text
+from services.shared.fhir.params import DateRange
 
 Condition = sa.ColumnElement[bool]
 KIND_SYSTEM = "https://maillage.fr/fhir/CodeSystem/organisation-kind"
@@ -80,6 +81,23 @@ def city(postal: sa.ColumnElement[str], named: sa.ColumnElement[str], wanted: Te
     return sa.tuple_(postal, named).in_(places)
 
 
+def last_updated(column: sa.ColumnElement[float], wanted: DateRange) -> Condition:
+    """``_lastUpdated`` on a row's ``updated_at`` (what meta.lastUpdated shows): the instants of the value's
+    precision, ``low`` <= t < ``high``, and the prefix's side of them."""
+    low, high = wanted.low, wanted.high
+    return {
+        "eq": lambda: sa.and_(column >= low, column < high), "ne": lambda: sa.or_(column < low, column >= high),
+        "gt": lambda: column >= high, "sa": lambda: column >= high, "ge": lambda: column >= low,
+        "lt": lambda: column < low, "eb": lambda: column < low, "le": lambda: column < high,
+    }[wanted.prefix]()
+
+
+def role_of_id(resource_id: str) -> Condition:
+    """A PractitionerRole id is its professional's IDNPS and a digest of the activity's reference
+    (``fhir_resources.role_id``): the IDNPS narrows here, the digest is checked on the rows."""
+    return activity.c.professional_idnps == resource_id.rpartition("-")[0]
+
+
 def organisation_identifier(wanted: OrgIdentifier) -> Condition:
     return (organisation.c.finess if wanted.kind == "finess" else organisation.c.siret) == wanted.value
 
@@ -108,6 +126,8 @@ BUILDERS: dict[Resource, dict[str, Builder]] = {
         "qualification-code": lambda v: code(v, _QUALIFICATIONS),
         "address-postalcode": lambda v: p.idnps.in_(
             sa.select(a.professional_idnps).where(postal_code(a.postal_code, v))),
+        "_id": lambda idnps: p.idnps == idnps,
+        "_lastUpdated": lambda v: last_updated(p.updated_at, v),
     },
     Resource.ROLE: {
         "practitioner": lambda ref: a.professional_idnps == ref.id,
@@ -117,6 +137,8 @@ BUILDERS: dict[Resource, dict[str, Builder]] = {
         "address-postalcode": lambda v: postal_code(a.postal_code, v),
         "address-city": lambda v: city(a.postal_code, a.city, v),
         "mailbox-mss": lambda v: a.professional_idnps.in_(mailbox_owners(v)),
+        "_id": role_of_id,
+        "_lastUpdated": lambda v: last_updated(a.updated_at, v),
     },
     Resource.ORGANIZATION: {
         "identifier": organisation_identifier,
@@ -125,5 +147,7 @@ BUILDERS: dict[Resource, dict[str, Builder]] = {
         "address-postalcode": lambda v: postal_code(o.postal_code, v),
         "address-city": lambda v: city(o.postal_code, o.city, v),
         "partof": part_of,
+        "_id": lambda resource_id: o.id == resource_id,
+        "_lastUpdated": lambda v: last_updated(o.updated_at, v),
     },
 }

@@ -5,15 +5,17 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.directory.adapters import view_rows
+from services.directory.adapters.fhir_resources import role_id
 from services.directory.adapters.search_filters import BUILDERS, Condition, postal_code
 from services.directory.adapters.tables import activity, mailbox, mailbox_owner, organisation, professional
 from services.directory.domain.names import prefix_bounds
-from services.directory.domain.search import MAX_OFFSET, Resource, Search, SearchTooCostly, Text
+from services.directory.domain.search import MAX_OFFSET, Resource, Search, SearchTooCostly, SortKey, Text
 from services.directory.domain.views import OrganisationView, Page, PractitionerView, RoleView
 
 _TABLES = {Resource.PRACTITIONER: professional, Resource.ROLE: activity, Resource.ORGANIZATION: organisation}
@@ -68,17 +70,56 @@ _WINDOWED = {resource: sa.select(*_COLUMNS[resource], sa.func.count().over().lab
              for resource in Resource}
 
 
+# _sort: what each name orders by (an index's leading columns); the resource's key breaks ties.
+p, a, o = professional.c, activity.c, organisation.c
+_SORT_COLUMNS: dict[Resource, dict[str, tuple[sa.ColumnElement[Any], ...]]] = {
+    Resource.PRACTITIONER: {"family": (p.family_norm, p.given_norm), "given": (p.given_norm, p.family_norm),
+                            "_id": (p.idnps,)},
+    Resource.ROLE: {"practitioner": (a.professional_idnps,), "address-postalcode": (a.postal_code, a.family_norm)},
+    Resource.ORGANIZATION: {"name": (o.name_norm,), "address-postalcode": (o.postal_code,), "_id": (o.id,)},
+}
+_KEY_COLUMNS = {Resource.PRACTITIONER: (p.idnps,), Resource.ROLE: (a.professional_idnps, a.ref),
+                Resource.ORGANIZATION: (o.id,)}
+
+
+def order_by(resource: Resource, sort: tuple[SortKey, ...]) -> list[sa.ColumnElement[Any]]:
+    """The ORDER BY of a ``_sort``: a total order, so that pages neither repeat nor skip a row."""
+    columns: list[sa.ColumnElement[Any]] = []
+    seen: set[str] = set()
+    for key in sort:
+        for column in _SORT_COLUMNS[resource][key.name]:
+            if column.key not in seen:
+                seen.add(column.key)
+                columns.append(column.desc() if key.descending else column.asc())
+    columns += [column for column in _KEY_COLUMNS[resource] if column.key not in seen]
+    return columns
+
+
+@lru_cache(maxsize=256)
+def _sorted(resource: Resource, sort: tuple[SortKey, ...], windowed: bool) -> sa.Select[Any]:
+    """A sorted search's statement, built once per resource, order and kind (few: _sort's names are few)."""
+    columns = [*_COLUMNS[resource], sa.func.count().over().label(_TOTAL)] if windowed else _COLUMNS[resource]
+    return sa.select(*columns).order_by(*order_by(resource, sort))
+
+
+def _base(search: Search, windowed: bool) -> sa.Select[Any]:
+    if search.sort:
+        return _sorted(search.resource, search.sort, windowed)
+    return (_WINDOWED if windowed else _PLAIN)[search.resource]
+
+
 def find(connection: sa.Connection, search: Search) -> Page[Any]:
     keys = _identifiers_only(search)
     if keys is not None:
         return _by_identifier(connection, search, keys)
     paging = search.paging
     where = conditions(search)
+    if search.resource is Resource.ROLE and search.values("_id"):
+        return _by_role_ids(connection, search, where)
     windowed = paging.total and any(criterion.name in _BOUNDED for criterion in search.criteria)
     rows: Sequence[Any] = []
     if paging.count:
-        base = (_WINDOWED if windowed else _PLAIN)[search.resource]
-        statement = base.where(*where).offset(paging.offset).limit(paging.count + 1)
+        statement = _base(search, windowed).where(*where).offset(paging.offset).limit(paging.count + 1)
         rows = connection.execute(statement).mappings().all()
     has_more = len(rows) > paging.count and paging.offset + paging.count <= MAX_OFFSET  # no next link past it
     total = _total(connection, search, where, rows, has_more, windowed)
@@ -130,12 +171,13 @@ def _stopped(error: BaseException | None) -> bool:
 
 
 def _identifiers_only(search: Search) -> list[str] | None:
-    """The IDNPS a Practitioner search by identifier alone asks for (alternatives OR-ed, repeats AND-ed)."""
+    """The IDNPS a Practitioner search by identifier (or ``_id``: the IDNPS too) alone asks for
+    (alternatives OR-ed, repeats AND-ed)."""
     if search.resource is not Resource.PRACTITIONER or not search.criteria:
         return None
     wanted: set[str] | None = None
     for criterion in search.criteria:
-        if criterion.name != "identifier":
+        if criterion.name not in ("identifier", "_id"):
             return None
         asked = {str(value) for value in criterion.alternatives}
         wanted = asked if wanted is None else wanted & asked
@@ -148,11 +190,27 @@ def _by_identifier(connection: sa.Connection, search: Search, keys: list[str]) -
     Same answer as the general path (order, paging, total), without building and caching a statement
     per request, which cost more than SQLite's lookup itself.
     """
-    paging = search.paging
     if len(keys) == 1:
         rows = connection.execute(_BY_ONE_IDNPS, {"idnps": keys[0]}).mappings().all()
+    elif search.sort and keys:
+        statement = _sorted(Resource.PRACTITIONER, search.sort, False).where(professional.c.idnps.in_(_KEYS))
+        rows = connection.execute(statement, {"keys": keys}).mappings().all()
     else:
         rows = connection.execute(_BY_IDNPS, {"keys": keys}).mappings().all() if keys else []
+    return _paged(connection, search, rows)
+
+
+def _by_role_ids(connection: sa.Connection, search: Search, where: list[Condition]) -> Page[Any]:
+    """PractitionerRole ``_id``: the SQL narrows to the professionals the ids name (a few activities each),
+    the ids' digests are checked on those rows; paged here, as ``_by_identifier``."""
+    rows = connection.execute(_base(search, False).where(*where)).mappings().all()
+    wanted = [set(map(str, alternatives)) for alternatives in search.values("_id")]
+    rows = [row for row in rows if all(role_id(row["professional_idnps"], row["ref"]) in ids for ids in wanted)]
+    return _paged(connection, search, rows)
+
+
+def _paged(connection: sa.Connection, search: Search, rows: Sequence[Any]) -> Page[Any]:
+    paging = search.paging
     total = len(rows) if paging.total else None
     page = rows[paging.offset:paging.offset + paging.count]
     has_more = len(rows) > paging.offset + paging.count if paging.count else (total or 0) > paging.offset

@@ -1,10 +1,11 @@
-"""Directory searches as values: criteria (AND) of alternatives (OR), paging and includes."""
+"""Directory searches as values: criteria (AND) of alternatives (OR), paging, order and includes."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from services.shared.errors import Unavailable
+from services.shared.fhir.params import Criterion, Limits, Paging, SortKey
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100  # a larger _count is served as 100 (FHIR lets the server return fewer)
@@ -23,6 +24,12 @@ MAX_STRING_LENGTH = 256  # one string alternative (names, cities, postal codes, 
 MAX_REFERENCE_LENGTH = 256  # one reference alternative
 MAX_SYSTEM_LENGTH = 256  # the system of a token, before the |
 MAX_CODE_LENGTH = 64  # the code or identifier of a token, after the |
+LIMITS = Limits(
+    default_count=DEFAULT_COUNT, max_count=MAX_COUNT, max_offset=MAX_OFFSET, max_parameters=MAX_PARAMETERS,
+    max_repeats=MAX_REPEATS, max_alternatives=MAX_ALTERNATIVES, max_terms=MAX_TERMS, max_key_length=MAX_KEY_LENGTH,
+    max_raw_length=MAX_RAW_LENGTH, max_string_length=MAX_STRING_LENGTH, max_reference_length=MAX_REFERENCE_LENGTH,
+    max_system_length=MAX_SYSTEM_LENGTH, max_code_length=MAX_CODE_LENGTH,
+)
 
 
 class Resource(StrEnum):
@@ -54,29 +61,16 @@ class Code:
 
 
 @dataclass(frozen=True, slots=True)
-class Criterion:
-    """One search parameter as asked: ``key`` (with its modifier) and ``raw`` value, for the self link."""
-
-    name: str
-    key: str
-    raw: str
-    alternatives: tuple[object, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Paging:
-    offset: int = 0
-    count: int = DEFAULT_COUNT
-    total: bool = True
-
-
-@dataclass(frozen=True, slots=True)
 class Search:
     resource: Resource
     criteria: tuple[Criterion, ...] = ()
     paging: Paging = Paging()
     include: tuple[str, ...] = ()  # target parameters of PractitionerRole: practitioner, organization
     ignored: tuple[str, ...] = field(default=())  # what lenient handling left out, said back in the bundle
+    sort: tuple[SortKey, ...] = ()  # _sort; none: the resource's own order
+    elements: tuple[str, ...] = ()  # _elements: the top-level elements of each match wanted (none: all)
+    summary_count: bool = False  # _summary=count: the total only
+    pretty: bool = False  # _pretty=true
 
     def values(self, name: str) -> list[tuple[object, ...]]:
         return [criterion.alternatives for criterion in self.criteria if criterion.name == name]

@@ -1,6 +1,7 @@
 """FHIR R4 search and read of Practitioner, PractitionerRole and Organization under /fhir."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -8,24 +9,20 @@ from werkzeug.wrappers import Response
 
 from services.directory.adapters.connections import Reader, reader
 from services.directory.adapters.fhir_bundle import searchset
-from services.directory.adapters.fhir_codes import AS_PROFILE
-from services.directory.adapters.fhir_params import is_lenient, parse_search, search_includes, search_params
+from services.directory.adapters.fhir_capability import READ, SEARCH
+from services.directory.adapters.fhir_params import is_lenient, parse_search
 from services.directory.adapters.fhir_resources import resource_of
 from services.directory.domain.search import Resource
 from services.directory.handlers import search as handlers
+from services.shared.fhir.negotiation import check_accept, read_options
 from services.shared.nameko_ext.config import settings_of
-from services.shared.web import FhirInteraction, fhir_json, http, public_base_url
+from services.shared.web import fhir_json, http, public_base_url
+from services.shared.web.responses import UnsupportedMediaType
 
 PRACTITIONER, ROLE, ORGANIZATION = Resource.PRACTITIONER, Resource.ROLE, Resource.ORGANIZATION
-
-
-def _search(resource: Resource) -> FhirInteraction:
-    return FhirInteraction(resource.value, "search-type", search_params(resource), profile=AS_PROFILE[resource],
-                           search_includes=search_includes(resource))
-
-
-def _read(resource: Resource) -> FhirInteraction:
-    return FhirInteraction(resource.value, "read", profile=AS_PROFILE[resource])
+_FORM = "application/x-www-form-urlencoded"
+# POST [type]/_search: the most a query may hold (30 parameters of 4,096 characters), form-encoded
+SEARCH_BODY_BYTES = 256 * 1024
 
 
 class SearchBudget(DependencyProvider):
@@ -42,35 +39,60 @@ class FhirRoutes:
     db: Any
     search_budget = SearchBudget()
 
-    @http("GET", "/fhir/Practitioner", fhir=_search(PRACTITIONER))
+    @http("GET", "/fhir/Practitioner", fhir=SEARCH[PRACTITIONER])
     def search_practitioners(self, request: Any) -> Response:
-        return self._searchset(request, PRACTITIONER)
+        return self._searchset(request, PRACTITIONER, request.args.items(multi=True))
 
-    @http("GET", "/fhir/PractitionerRole", fhir=_search(ROLE))
+    @http("GET", "/fhir/PractitionerRole", fhir=SEARCH[ROLE])
     def search_practitioner_roles(self, request: Any) -> Response:
-        return self._searchset(request, ROLE)
+        return self._searchset(request, ROLE, request.args.items(multi=True))
 
-    @http("GET", "/fhir/Organization", fhir=_search(ORGANIZATION))
+    @http("GET", "/fhir/Organization", fhir=SEARCH[ORGANIZATION])
     def search_organizations(self, request: Any) -> Response:
-        return self._searchset(request, ORGANIZATION)
+        return self._searchset(request, ORGANIZATION, request.args.items(multi=True))
 
-    @http("GET", "/fhir/Practitioner/<resource_id>", fhir=_read(PRACTITIONER))
+    @http("POST", "/fhir/Practitioner/_search", fhir=SEARCH[PRACTITIONER], max_body_bytes=SEARCH_BODY_BYTES)
+    def post_search_practitioners(self, request: Any) -> Response:
+        return self._searchset(request, PRACTITIONER, _posted(request))
+
+    @http("POST", "/fhir/PractitionerRole/_search", fhir=SEARCH[ROLE], max_body_bytes=SEARCH_BODY_BYTES)
+    def post_search_practitioner_roles(self, request: Any) -> Response:
+        return self._searchset(request, ROLE, _posted(request))
+
+    @http("POST", "/fhir/Organization/_search", fhir=SEARCH[ORGANIZATION], max_body_bytes=SEARCH_BODY_BYTES)
+    def post_search_organizations(self, request: Any) -> Response:
+        return self._searchset(request, ORGANIZATION, _posted(request))
+
+    @http("GET", "/fhir/Practitioner/<resource_id>", fhir=READ[PRACTITIONER])
     def read_practitioner(self, request: Any, resource_id: str) -> Response:
-        return fhir_json(resource_of(handlers.read_practitioner(resource_id, read=self._reader())))
+        pretty = read_options(request.headers.get("Accept"), request.args.items(multi=True))
+        return fhir_json(resource_of(handlers.read_practitioner(resource_id, read=self._reader())), pretty=pretty)
 
-    @http("GET", "/fhir/PractitionerRole/<resource_id>", fhir=_read(ROLE))
+    @http("GET", "/fhir/PractitionerRole/<resource_id>", fhir=READ[ROLE])
     def read_practitioner_role(self, request: Any, resource_id: str) -> Response:
-        return fhir_json(resource_of(handlers.read_role(resource_id, read=self._reader())))
+        pretty = read_options(request.headers.get("Accept"), request.args.items(multi=True))
+        return fhir_json(resource_of(handlers.read_role(resource_id, read=self._reader())), pretty=pretty)
 
-    @http("GET", "/fhir/Organization/<resource_id>", fhir=_read(ORGANIZATION))
+    @http("GET", "/fhir/Organization/<resource_id>", fhir=READ[ORGANIZATION])
     def read_organization(self, request: Any, resource_id: str) -> Response:
-        return fhir_json(resource_of(handlers.read_organisation(resource_id, read=self._reader())))
+        pretty = read_options(request.headers.get("Accept"), request.args.items(multi=True))
+        return fhir_json(resource_of(handlers.read_organisation(resource_id, read=self._reader())), pretty=pretty)
 
-    def _searchset(self, request: Any, resource: Resource) -> Response:
+    def _searchset(self, request: Any, resource: Resource, args: Iterable[tuple[str, str]]) -> Response:
+        check_accept(request.headers.get("Accept"))
         lenient = is_lenient(request.headers.get("Prefer"))
-        query = parse_search(resource, request.args.items(multi=True), lenient=lenient)
+        query = parse_search(resource, args, lenient=lenient)
         page = handlers.search(query, read=self._reader(), budget_seconds=self.search_budget)
-        return fhir_json(searchset(query, page, public_base_url(request) + "/fhir", resource_of))
+        bundle = searchset(query, page, public_base_url(request) + "/fhir", resource_of)
+        return fhir_json(bundle, pretty=query.pretty)
 
     def _reader(self) -> Reader:
         return reader(self.db.engine)
+
+
+def _posted(request: Any) -> list[tuple[str, str]]:
+    """POST [type]/_search: the parameters of the URL and of the form-encoded body, the same as a GET's."""
+    if request.content_length and request.mimetype != _FORM:
+        raise UnsupportedMediaType(f"Send the search parameters as {_FORM}, not "
+                                   f"{request.mimetype or 'without a Content-Type'}.", expression="Content-Type")
+    return [*request.args.items(multi=True), *request.form.items(multi=True)]

@@ -1,23 +1,19 @@
-"""What the HTTP routes declare, and the FHIR CapabilityStatement and OpenAPI document built from it."""
+"""What the HTTP routes declare, and the OpenAPI document built from it (the FHIR CapabilityStatement is
+assembled by ``services.shared.fhir.capability``, re-exported here)."""
 from __future__ import annotations
 
 import copy
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
-RESOURCE_INTERACTIONS = (
-    "read", "vread", "update", "patch", "delete",
-    "history-instance", "history-type", "create", "search-type",
-)
-SYSTEM_INTERACTIONS = ("transaction", "batch", "search-system", "history-system")
-SEARCH_PARAM_TYPES = (
-    "number", "date", "string", "token", "reference", "composite", "quantity", "uri", "special",
-)
+# re-exported: routes declare their FHIR interactions with these, the edge serves the statement
+from services.shared.fhir.capability import FhirInteraction as FhirInteraction
+from services.shared.fhir.capability import SearchParam as SearchParam
+from services.shared.fhir.capability import capability_statement as capability_statement
+
 API_PREFIX = "/api/v1"
-_SECURITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 _PATH_PARAM = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _CONVERTER_SCHEMAS = {
     "int": {"type": "integer"},
@@ -82,32 +78,6 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class SearchParam:
-    name: str
-    type: str
-    documentation: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.type not in SEARCH_PARAM_TYPES:
-            raise ValueError(f"Search parameter {self.name!r} has unknown type {self.type!r}.")
-
-
-@dataclass(frozen=True)
-class FhirInteraction:
-    """One FHIR RESTful interaction a route implements; system-level ones ignore `resource`."""
-
-    resource: str
-    interaction: str
-    search_params: tuple[SearchParam, ...] = ()
-    profile: str | None = None
-    search_includes: tuple[str, ...] = ()  # the _include values a search-type accepts
-
-    def __post_init__(self) -> None:
-        if self.interaction not in RESOURCE_INTERACTIONS + SYSTEM_INTERACTIONS:
-            raise ValueError(f"{self.interaction!r} is not a FHIR R4 RESTful interaction.")
-
-
-@dataclass(frozen=True)
 class ApiParam:
     """A query (or path) parameter of an /api/v1 route, as the route parses it."""
 
@@ -142,83 +112,6 @@ class Route(Protocol):
     fhir: FhirInteraction | None
     api: ApiOperation | None
     method_name: str | None
-
-
-def capability_statement(
-    providers: Iterable[Route], base_url: str, *, date: str | None = None
-) -> dict[str, Any]:
-    """A FHIR R4 CapabilityStatement listing exactly the registered FHIR interactions."""
-    interactions: dict[str, set[str]] = {}
-    params: dict[str, dict[str, SearchParam]] = {}
-    includes: dict[str, dict[str, None]] = {}
-    profiles: dict[str, str] = {}
-    system: set[str] = set()
-    for route in providers:
-        declared = route.fhir
-        if declared is None:
-            continue
-        if declared.interaction in SYSTEM_INTERACTIONS:
-            system.add(declared.interaction)
-            continue
-        interactions.setdefault(declared.resource, set()).add(declared.interaction)
-        for param in declared.search_params:
-            params.setdefault(declared.resource, {})[param.name] = param
-        for include in declared.search_includes:
-            includes.setdefault(declared.resource, {})[include] = None
-        if declared.profile:
-            profiles.setdefault(declared.resource, declared.profile)
-    rest: dict[str, Any] = {"mode": "server", "security": _fhir_security()}
-    resources = [
-        _resource_entry(name, interactions[name], params.get(name, {}), profiles.get(name),
-                        tuple(includes.get(name, ())))
-        for name in sorted(interactions)
-    ]
-    if resources:
-        rest["resource"] = resources
-    if system:
-        rest["interaction"] = [{"code": code} for code in SYSTEM_INTERACTIONS if code in system]
-    return {
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": date or datetime.now(UTC).date().isoformat(),
-        "publisher": "Maillage",
-        "kind": "instance",
-        "software": {"name": "Maillage"},
-        "implementation": {"description": "Maillage FHIR endpoint", "url": base_url},
-        "fhirVersion": "4.0.1",
-        "format": ["json"],
-        "rest": [rest],
-    }
-
-
-def _fhir_security() -> dict[str, Any]:
-    return {
-        "service": [{"coding": [{"system": _SECURITY_SYSTEM, "code": "OAuth", "display": "OAuth"}]}],
-        "description": "OAuth2 bearer tokens (JWT) from the configured issuer - Pro Santé Connect "
-        "in production - sent as 'Authorization: Bearer <token>'.",
-    }
-
-
-def _resource_entry(
-    name: str, codes: set[str], params: Mapping[str, SearchParam], profile: str | None,
-    includes: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {"type": name}
-    if profile:
-        entry["profile"] = profile
-    entry["interaction"] = [{"code": code} for code in RESOURCE_INTERACTIONS if code in codes]
-    if includes:
-        entry["searchInclude"] = list(includes)
-    if params:
-        entry["searchParam"] = [_search_param(params[key]) for key in sorted(params)]
-    return entry
-
-
-def _search_param(param: SearchParam) -> dict[str, str]:
-    out = {"name": param.name, "type": param.type}
-    if param.documentation:
-        out["documentation"] = param.documentation
-    return out
 
 
 def openapi_document(providers: Iterable[Route], *, version: str = "1.0.0") -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pydantic
 from werkzeug.wrappers import Request, Response
 
 from services.shared.errors import Invalid, Unprocessable
+from services.shared.fhir.outcome import operation_outcome
 
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 JSON = "application/json"
@@ -39,21 +40,15 @@ def _dumps(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def fhir_json(resource: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(_dumps(resource), status=status, headers=dict(headers or {}), content_type=FHIR_JSON)
+def fhir_json(resource: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None,
+              *, pretty: bool = False) -> Response:
+    """``pretty``: indented (FHIR's ``_pretty=true``)."""
+    body = json.dumps(resource, ensure_ascii=False, indent=2) if pretty else _dumps(resource)
+    return Response(body, status=status, headers=dict(headers or {}), content_type=FHIR_JSON)
 
 
 def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(_dumps(body), status=status, headers=dict(headers or {}), content_type=JSON)
-
-
-def operation_outcome(
-    code: str, diagnostics: str, *, severity: str = "error", expression: str | None = None
-) -> dict[str, Any]:
-    issue: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
-    if expression:
-        issue["expression"] = [expression]
-    return {"resourceType": "OperationOutcome", "issue": [issue]}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> Response:

@@ -42,7 +42,14 @@ def test_adeli_idnps_and_alternatives() -> None:
     ("_count=ten", "_count", "whole number"),
     ("_total=maybe", "_total", "none, estimate or accurate"),
     ("_include=PractitionerRole:practitioner", "_include", "not supported"),
-    ("_sort=family", "_sort", "Unsupported"),
+    ("_sort=mailbox-mss", "_sort", "cannot sort"),
+    ("_summary=true", "_summary", "not supported"),
+    ("_elements=a.b", "_elements", "top-level"),
+    ("_format=html", "_format", "json"),
+    ("_lastUpdated=2024-13-01", "_lastUpdated", "real date"),
+    ("_lastUpdated=xx2024", "_lastUpdated", "prefix"),
+    ("_id=a b", "_id", "resource id"),
+    ("_pretty=yes", "_pretty", "true or false"),
     ("qualification-code=http://loinc.org|10", "qualification-code", "system"),
     ("family=---", "family", "letters or digits"),
 ])
@@ -112,12 +119,14 @@ def test_partof_by_reference_or_identifier() -> None:
 
 def test_declared_parameters_are_exactly_those_parsed() -> None:
     assert [p.name for p in search_params(P)] == [
-        "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code", "address-postalcode"]
+        "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code", "address-postalcode",
+        "_id", "_lastUpdated"]
     assert {p.name for p in search_params(R)} == {
-        "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city", "mailbox-mss"}
+        "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city", "mailbox-mss",
+        "_id", "_lastUpdated"}
     assert {p.name for p in search_params(ORG)} == {
-        "identifier", "name", "type", "address-postalcode", "address-city", "partof"}
-    assert all(p.type in ("token", "string", "reference") for params in PARAMS.values() for p in params)
+        "identifier", "name", "type", "address-postalcode", "address-city", "partof", "_id", "_lastUpdated"}
+    assert all(p.type in ("token", "string", "reference", "date") for params in PARAMS.values() for p in params)
 
 
 # Every parameter of every resource is bounded: what could cost a 500 or an unbounded search is a 400
@@ -169,7 +178,7 @@ def test_every_parameter_bounds_the_length_of_a_value(resource: Resource, param:
 def test_every_parameter_bounds_its_repeats(resource: Resource, param: Any) -> None:
     from services.directory.domain.search import MAX_REPEATS
 
-    valid = {"token": "10", "string": "ma", "reference": f"{param.name.title()}/1"}
+    valid = {"token": "10", "string": "ma", "reference": f"{param.name.title()}/1", "date": "ge2024-01-01"}
     value = {"identifier": "10001045367" if resource is P else "750000010", "active": "true",
              "partof": "Organization/1", "practitioner": "Practitioner/1",
              "organization": "Organization/1"}.get(param.name, valid[param.type])

@@ -56,7 +56,7 @@ ROUTES = [
 
 
 def test_capability_statement_lists_exactly_the_registered_interactions():
-    statement = capability_statement(ROUTES, "http://127.0.0.1:8080/fhir", date="2025-01-01")
+    statement = capability_statement(ROUTES, "http://127.0.0.1:8080/fhir", date="2025-01-01", declared=())
 
     rest = statement["rest"][0]
     assert {r["type"]: [i["code"] for i in r["interaction"]] for r in rest["resource"]} == {
@@ -83,7 +83,7 @@ def test_capability_statement_is_a_valid_fhir_resource():
 
 
 def test_without_fhir_routes_there_is_no_empty_resource_list():
-    rest = capability_statement([ROUTES[4]], "http://h/fhir")["rest"][0]
+    rest = capability_statement([ROUTES[4]], "http://h/fhir", declared=())["rest"][0]
     assert "resource" not in rest and "interaction" not in rest
 
 
