@@ -17,9 +17,9 @@ import pytest
 from eventlet.event import Event
 from nameko.runners import ServiceRunner
 
+from services.shared.readiness import broker_check, unregister_check
 from services.shared.settings import Settings
 from services.shared.web import http, register_check
-from services.shared.web.readiness import broker_check, unregister_check
 from tests.support.platform import eventually, free_port
 
 pytestmark = pytest.mark.integration

@@ -16,6 +16,7 @@ from nameko.runners import ServiceRunner
 
 from services.shared.auth import DevIssuer
 from services.shared.errors import Forbidden
+from services.shared.readiness import unregister_check
 from services.shared.settings import Settings
 from services.shared.web import (
     ApiOperation,
@@ -25,7 +26,6 @@ from services.shared.web import (
     read_json,
     register_check,
 )
-from services.shared.web.readiness import unregister_check
 from tests.support.platform import eventually, free_port
 
 pytestmark = pytest.mark.integration

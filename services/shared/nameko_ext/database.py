@@ -16,7 +16,7 @@ from services.shared.bus.relay_worker import RelayWorker
 from services.shared.db.engine import make_engine
 from services.shared.db.uow import UnitOfWork
 from services.shared.nameko_ext.config import settings_of
-from services.shared.web.readiness import broker_check, register_check, unregister_check
+from services.shared.readiness import broker_check, register_check, unregister_check
 
 
 class ServiceDatabase:

@@ -17,9 +17,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from services.shared import readiness
 from services.shared.nameko_ext.config import settings_of
 from services.shared.settings import Settings
-from services.shared.web import readiness
 from services.shared.web.capabilities import capability_statement, openapi_document
 from services.shared.web.http11 import Connection
 from services.shared.web.responses import (

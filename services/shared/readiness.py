@@ -1,4 +1,6 @@
-"""Process-wide readiness checks that /readyz runs; a check raises when its dependency is unusable."""
+"""Process-wide readiness checks that /readyz runs; a check raises when its dependency is unusable.
+
+Below the web edge (which serves /readyz) and the nameko extensions (which register their checks)."""
 from __future__ import annotations
 
 import contextlib
