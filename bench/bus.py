@@ -157,7 +157,7 @@ def reliable_path(
     for index in paced(count // step, offered / step if offered else None):
         with UnitOfWork(engine, service="probe", outbox=outbox, processed=processed, on_commit=worker.wake) as uow:
             for n in range(index * step, index * step + step):
-                uow.publish("probe.counted", {"n": n})
+                uow.publish(probe_service.ProbeCounted(n=n))
             uow.commit()
         sent += step
         eventlet.sleep(0)

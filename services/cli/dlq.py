@@ -8,8 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.cli.broker import open_broker
-from services.shared.bus.catalogue import subscriptions
+from services.cli.broker import catalogue_subscriptions, open_broker
 from services.shared.bus.dlq import DeadLetterStore
 from services.shared.cli_errors import UserError
 from services.shared.settings import read_settings
@@ -23,7 +22,7 @@ QueueOption = typer.Option(
 def _store_and_queues(queues: list[str] | None) -> tuple[DeadLetterStore, list[str]]:
     settings = read_settings()
     open_broker(settings, "maillage-dlq-check").close()  # a clear sentence when the broker is down
-    return DeadLetterStore(settings.amqp_uri), list(queues or [s.queue for s in subscriptions()])
+    return DeadLetterStore(settings.amqp_uri), list(queues or [s.queue for s in catalogue_subscriptions()])
 
 
 @app.command("list")

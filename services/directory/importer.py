@@ -20,10 +20,10 @@ from services.directory.adapters.mailbox_store import MailboxStore
 from services.directory.adapters.pipeline import read_chunks
 from services.directory.adapters.stores import Counts, rollback_journal
 from services.directory.adapters.tables import activity, import_run
+from services.shared.contracts.directory_events import DirectoryImported
 from services.shared.db import UnitOfWork
 from services.shared.errors import Unprocessable
 
-IMPORTED = "directory.imported"
 # A truncated download must not empty the directory: above this share of the active records
 # (and this many), an import that would deactivate them is refused unless allowed.
 MASS_DEACTIVATION_SHARE = 0.2
@@ -158,5 +158,4 @@ def _record(unit: UnitOfWork, report: ImportReport, counts: Counts, started: flo
     unit.connection.execute(sa.insert(import_run).values(
         id=report.import_id, kind=report.kind, file_name=report.file_name, started_at=started,
         finished_at=finished, **report.counts()))
-    unit.publish(IMPORTED, {"import_id": report.import_id, "kind": report.kind, **report.counts()},
-                 subject=f"import/{report.import_id}")
+    unit.publish(DirectoryImported(import_id=report.import_id, kind=report.kind, **report.counts()))

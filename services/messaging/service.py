@@ -8,13 +8,14 @@ from nameko.timer import timer
 
 from services.messaging.adapters.tables import BUS_TABLES
 from services.messaging.dependencies import Committer, Directory, PlatformIdentity, utc_now
-from services.messaging.domain import events
 from services.messaging.entrypoints.directory_events import CERTIFICATE_EVENTS, broadcast_handler
 from services.messaging.entrypoints.mailboxes import MailboxRoutes
 from services.messaging.entrypoints.submission import SubmissionRoutes
 from services.messaging.handlers import notices
 from services.messaging.handlers.housekeeping import sweep
-from services.shared.bus.envelope import CloudEvent
+from services.shared.contracts import Envelope
+from services.shared.contracts.directory_events import EnrolmentCompleted, ProfessionalEnrolled
+from services.shared.contracts.messaging_events import MessageBounced, MessageRead
 from services.shared.nameko_ext.database import Database
 from services.shared.nameko_ext.events import event_handler
 
@@ -36,17 +37,17 @@ class MessagingService(SubmissionRoutes, MailboxRoutes):
         if isinstance(body, dict) and isinstance(body.get("data"), dict):
             self.directory.forget(str(body.get("type")), body["data"])
 
-    @event_handler(events.BOUNCED, handler="send_bounce_notice")
-    def on_bounced(self, event: CloudEvent) -> None:
-        self.db.handle_once(event, notices.send_bounce_notice, name="messaging.send_bounce_notice", **self._deps())
+    @event_handler(MessageBounced)
+    def send_bounce_notice(self, event: Envelope[MessageBounced]) -> None:
+        self.db.handle_once(event, notices.send_bounce_notice, **self._deps())
 
-    @event_handler(events.READ, handler="send_read_receipt")
-    def on_read(self, event: CloudEvent) -> None:
-        self.db.handle_once(event, notices.send_read_receipt, name="messaging.send_read_receipt", **self._deps())
+    @event_handler(MessageRead)
+    def send_read_receipt(self, event: Envelope[MessageRead]) -> None:
+        self.db.handle_once(event, notices.send_read_receipt, **self._deps())
 
-    @event_handler(events.ENROLLED, events.ENROLMENT_COMPLETED, handler="send_welcome_kit")
-    def on_enrolled(self, event: CloudEvent) -> None:
-        self.db.handle_once(event, notices.send_welcome_kit, name="messaging.send_welcome_kit", **self._deps())
+    @event_handler(ProfessionalEnrolled, EnrolmentCompleted)
+    def send_welcome_kit(self, event: Envelope[ProfessionalEnrolled | EnrolmentCompleted]) -> None:
+        self.db.handle_once(event, notices.send_welcome_kit, **self._deps())
 
     @timer(interval=SWEEP_SECONDS)
     def sweep(self) -> None:

@@ -1,6 +1,8 @@
-"""The bus catalogue holds together: schemas, AsyncAPI channels and the handlers in the code agree."""
+"""The bus catalogue holds together: the committed schemas and AsyncAPI document are what the code generates,
+the schemas are valid with examples, and each event round-trips through its contract."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -9,50 +11,71 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from services.cli import registry
-from services.shared.bus.catalogue import ASYNCAPI, channels, subscriptions
-from services.shared.bus.schemas import SCHEMA_DIR, validate_event_body
-from services.shared.nameko_ext.events import ReliableEventHandler
+from services.cli.broker import catalogue_subscriptions
+from services.shared.bus.catalogue import channels
+from services.shared.bus.envelope import CloudEvent
+from services.shared.bus.schemas import validate_event_body
+from services.shared.contracts import contracts
+from services.shared.contracts.events import EventData, event_schema
 
-EVENT_SCHEMAS = sorted(p for p in SCHEMA_DIR.glob("*.json") if not p.stem.startswith("_"))
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = ROOT / "schemas" / "events"
+ASYNCAPI = ROOT / "schemas" / "asyncapi.yaml"
+CONTRACTS = sorted(contracts(), key=lambda c: c.TYPE)
+
+
+def _generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("generate_contracts", ROOT / "scripts" / "generate-contracts.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_contract_files_are_what_the_code_generates() -> None:
+    expected = _generator().expected()
+    stale = [str(path.relative_to(ROOT)) for path, text in expected.items()
+             if not path.exists() or path.read_text() != text]
+    extra = [str(p.relative_to(ROOT)) for p in SCHEMA_DIR.glob("*.json") if p not in expected]
+    assert not stale and not extra, f"run scripts/generate-contracts.py: stale {stale}, undeclared {extra}"
 
 
 def test_asyncapi_document_is_well_formed() -> None:
     document = yaml.safe_load(ASYNCAPI.read_text())
     assert document["asyncapi"].startswith("2.")
-    for name, channel in (document.get("channels") or {}).items():
-        assert channel.get("x-maillage-publisher"), f"{name} names no publisher"
+    services = set(registry.available())
+    for name, channel in document["channels"].items():
+        assert channel["x-maillage-publisher"] in services, f"{name}: its publisher is not a service"
         ref = channel["subscribe"]["message"]["payload"]["$ref"]
         assert (ASYNCAPI.parent / ref).resolve() == (SCHEMA_DIR / f"{name}.json").resolve(), name
+        for consumer in channel["x-maillage-consumers"]:
+            assert consumer["service"] in services
 
 
-@pytest.mark.parametrize("path", EVENT_SCHEMAS, ids=lambda p: p.stem)
-def test_each_event_schema_is_valid_and_has_a_channel(path: Path) -> None:
-    schema = json.loads(path.read_text())
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.TYPE)
+def test_each_event_schema_is_valid_and_has_an_example(contract: type[EventData]) -> None:
+    schema = json.loads((SCHEMA_DIR / f"{contract.TYPE}.json").read_text())
     Draft202012Validator.check_schema(schema)
-    assert schema["$id"].endswith(f"/events/{path.name}")
-    assert path.stem in {c.event_type for c in channels()}, f"{path.stem} has no channel in asyncapi.yaml"
+    assert schema["$id"].endswith(f"/events/{contract.TYPE}.json")
+    assert schema["examples"], f"{contract.__name__} needs an EXAMPLE"
+    for example in schema["examples"]:
+        validate_event_body(contract.TYPE, example)
 
 
-@pytest.mark.parametrize("path", EVENT_SCHEMAS, ids=lambda p: p.stem)
-def test_schema_examples_validate(path: Path) -> None:
-    schema = json.loads(path.read_text())
-    examples = schema.get("examples") or []
-    assert examples, f"{path.name} needs at least one example envelope"
-    for example in examples:
-        validate_event_body(path.stem, example)
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.TYPE)
+def test_each_example_round_trips_through_its_contract(contract: type[EventData]) -> None:
+    example = event_schema(contract)["examples"][0]
+    envelope = CloudEvent.from_dict(example).typed(contract)
+    assert isinstance(envelope.data, contract)
+    assert envelope.data.to_data() == example["data"]
+    assert envelope.data.subject() == example.get("subject")
 
 
-def declared_handlers() -> set[tuple[str, str, tuple[str, ...]]]:
-    found = set()
-    for name in registry.available():
-        cls = registry.load(name)
-        for attribute in vars(cls).values():
-            for entrypoint in getattr(attribute, "nameko_entrypoints", ()):
-                if isinstance(entrypoint, ReliableEventHandler):
-                    found.add((cls.name, entrypoint.handler_name, tuple(sorted(entrypoint.event_types))))
-    return found
-
-
-def test_every_handler_in_the_code_is_in_the_catalogue_and_back() -> None:
-    catalogued = {(s.service, s.handler, tuple(sorted(s.event_types))) for s in subscriptions()}
-    assert declared_handlers() == catalogued
+def test_consumers_take_declared_contracts_and_every_queue_is_a_channel_consumer() -> None:
+    subscriptions = catalogue_subscriptions()
+    declared = {c.TYPE for c in contracts()}
+    for subscription in subscriptions:
+        assert set(subscription.event_types) <= declared, subscription.queue
+    consumers = {(service, handler) for channel in channels(subscriptions) for service, handler in channel.consumers}
+    assert consumers == {(s.service, s.handler) for s in subscriptions}
+    assert ("messaging", "send_welcome_kit") in consumers  # the queue names of the services' method names

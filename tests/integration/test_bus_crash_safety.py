@@ -67,7 +67,7 @@ def test_every_event_is_handled_exactly_once_across_crashes(amqp_uri: str, make_
     probe_service.metadata.create_all(engine)
     with UnitOfWork(engine, service="probe", outbox=BUS[0], processed=BUS[1]) as uow:
         for n in range(TOTAL):
-            uow.publish("probe.counted", {"n": n}, subject=f"probe/{n}")
+            uow.publish(probe_service.ProbeCounted(n=n))
         uow.commit()
     vhost = amqp_uri.rsplit("/", 1)[1]
     env = {**os.environ, "AMQP_URI": amqp_uri, "MAILLAGE_PROBE_DATABASE_URL": url,

@@ -9,7 +9,7 @@ from services.shared.bus.envelope import CloudEvent
 from services.shared.db import UnitOfWork, make_engine
 from services.shared.nameko_ext.database import ServiceDatabase
 from services.shared.testing import probe_service
-from services.shared.testing.probe_service import BUS
+from services.shared.testing.probe_service import BUS, ProbeCounted
 
 pytestmark = pytest.mark.integration
 
@@ -43,13 +43,13 @@ def test_claim_is_true_once_then_false(engine: sa.Engine) -> None:
 
 def test_events_leave_only_with_the_commit(engine: sa.Engine) -> None:
     with uow(engine) as abandoned:
-        abandoned.publish("probe.counted", {"n": 1})
+        abandoned.publish(ProbeCounted(n=1))
     assert outbox_size(engine) == 0
     woken: list[bool] = []
     with UnitOfWork(engine, service="probe", outbox=BUS[0], processed=BUS[1],
                     on_commit=lambda: woken.append(True)) as kept:
-        kept.publish("probe.counted", {"n": 1})
-        kept.publish("probe.counted", {"n": 2})
+        kept.publish(ProbeCounted(n=1))
+        kept.publish(ProbeCounted(n=2))
         kept.commit()
     assert outbox_size(engine) == 2
     assert woken == [True]
@@ -57,10 +57,10 @@ def test_events_leave_only_with_the_commit(engine: sa.Engine) -> None:
 
 def test_a_failed_savepoint_undoes_only_its_own_work(engine: sa.Engine) -> None:
     with uow(engine) as work:
-        work.publish("probe.counted", {"n": 1})
+        work.publish(ProbeCounted(n=1))
         with pytest.raises(RuntimeError), work.savepoint():
             work.claim("event-2", "probe.count")
-            work.publish("probe.counted", {"n": 2})
+            work.publish(ProbeCounted(n=2))
             raise RuntimeError("handler failed")
         with work.savepoint():
             assert work.claim("event-2", "probe.count") is True
@@ -90,7 +90,7 @@ def run_batch(engine: sa.Engine, events: list[CloudEvent], only: set[int] | None
 
     def handle(event: CloudEvent) -> None:
         if only is None or event.data["n"] in only:
-            db.handle_once(event, probe_service.count, name="probe.count")
+            db.handle_once(event.typed(ProbeCounted), probe_service.count, name="probe.count")
 
     batch.run(handle)
     return batch

@@ -57,8 +57,7 @@ def publish_certificate(command: PublishCertificate, *, uow: UnitOfWork, actor: 
                                           expression="pem")
             return known, False
         certificate_store.insert(connection, certificate)
-        uow.publish(events.CERTIFICATE_PUBLISHED, events.certificate_published(certificate, owners),
-                    subject=events.certificate_subject(certificate))
+        uow.publish(events.certificate_published(certificate, owners))
         released = release_held_kits(uow, certificate, owners, now)
         uow.commit()
     log.info("certificate published", fingerprint=certificate.fingerprint, kits_released=released)
@@ -82,8 +81,7 @@ def release_held_kits(uow: UnitOfWork, certificate: CertificateView, owners: tup
         national = enrolment_store.professional_row(connection, waiting.idnps)
         name = greeting(national, waiting.civility) if national is not None else \
             display_name(None, waiting.civility, waiting.given, waiting.family)
-        uow.publish(events.ENROLMENT_COMPLETED, events.enrolment_completed(waiting, name, certificate, now),
-                    subject=f"Practitioner/{waiting.rpps}")
+        uow.publish(events.enrolment_completed(waiting, name, certificate, now))
         released += 1
     return released
 
@@ -144,8 +142,7 @@ def revoke_certificate(fingerprint: str, *, uow: UnitOfWork, actor: Principal, c
             return known
         when = clock()
         certificate_store.revoke(uow.connection, known.fingerprint, when)
-        uow.publish(events.CERTIFICATE_REVOKED, events.certificate_revoked(known, owners, when),
-                    subject=events.certificate_subject(known))
+        uow.publish(events.certificate_revoked(known, owners, when))
         uow.commit()
     log.info("certificate revoked", fingerprint=known.fingerprint)
     return replace(known, revoked=True, revoked_at=when)

@@ -77,8 +77,7 @@ def _write(uow: UnitOfWork, form: Enrol, idnps: str, by: str, now: datetime,
         accepted = replace(accepted, certificate_fingerprint=certificate.fingerprint)
     accepted = replace(accepted, kit_held=not enrolment_store.kit_can_go(connection, form.mailbox, idnps, now))
     enrolment_store.insert(connection, accepted)
-    uow.publish(events.ENROLLED, events.enrolled(accepted, greeting(national, form.civility)),
-                subject=f"Practitioner/{form.rpps}")
+    uow.publish(events.enrolled(accepted, greeting(national, form.civility)))
     return accepted
 
 
@@ -94,8 +93,7 @@ def _store_certificate(uow: UnitOfWork, certificate: CertificateView, idnps: str
                                   expression="certificate_pem")
     if known is None:
         certificate_store.insert(uow.connection, certificate)
-        uow.publish(events.CERTIFICATE_PUBLISHED, events.certificate_published(certificate, (idnps,)),
-                    subject=events.certificate_subject(certificate))
+        uow.publish(events.certificate_published(certificate, (idnps,)))
 
 
 def _national(connection: sa.Connection, form: Enrol, idnps: str) -> sa.RowMapping:

@@ -16,8 +16,9 @@ from nameko.extensions import register_entrypoint
 from nameko.messaging import Consumer
 
 from services.shared.bus.topology import EVENTS_EXCHANGE
+from services.shared.contracts.directory_events import CERTIFICATE_PUBLISHED, CERTIFICATE_REVOKED
 
-CERTIFICATE_EVENTS = ("certificate.published", "certificate.revoked")
+CERTIFICATE_EVENTS = (CERTIFICATE_PUBLISHED, CERTIFICATE_REVOKED)
 
 
 class BroadcastEvents(Consumer):

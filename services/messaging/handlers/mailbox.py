@@ -57,9 +57,8 @@ def mark_read(action: EntryAction, *, uow: UnitOfWork, directory: DirectoryPort,
             mailboxes.set_read(uow.connection, entry.seq, now.timestamp())
             if entry.folder is Folder.INBOX:
                 repository.mark_delivery_read(uow.connection, entry.message_id, entry.mailbox, now.timestamp())
-                uow.publish(events.READ, events.read(entry.message_id, entry.mailbox, entry.sender, now,
-                                                     receipt_requested=entry.receipt_requested),
-                            subject=events.subject_of(entry.message_id))
+                uow.publish(events.read(entry.message_id, entry.mailbox, entry.sender, now,
+                                        receipt_requested=entry.receipt_requested))
             _audit(uow, action, "message.mark-read", clock)
         uow.commit()
     return _reload(uow, action)

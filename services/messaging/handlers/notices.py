@@ -13,14 +13,15 @@ from services.messaging.adapters.receipts import build_mdn
 from services.messaging.adapters.sealing import seal_as_operator
 from services.messaging.domain.commands import Draft, SubmitMessage
 from services.messaging.domain.errors import BounceCode, RecipientNotReady
-from services.messaging.domain.events import ENROLLED
 from services.messaging.domain.model import Author, Mode, Recipient, RecipientKind
 from services.messaging.domain.rules import bounce_code
 from services.messaging.handlers.preparation import Prepared
 from services.messaging.handlers.submission import record
 from services.messaging.platform import Platform
 from services.messaging.ports import Clock, DirectoryPort
-from services.shared.bus.envelope import CloudEvent
+from services.shared.contracts import Envelope as Event
+from services.shared.contracts.directory_events import EnrolmentCompleted, ProfessionalEnrolled
+from services.shared.contracts.messaging_events import MessageBounced, MessageRead
 from services.shared.db import UnitOfWork
 from services.shared.identifiers import check_mailbox_address
 from services.shared.logging import get_logger
@@ -44,43 +45,43 @@ def notice_id(*parts: str) -> str:
     return str(uuid.uuid5(NOTICES, "/".join(parts)))
 
 
-def send_welcome_kit(event: CloudEvent, *, uow: UnitOfWork, directory: DirectoryPort, platform: Platform,
-                     clock: Clock) -> None:
+def send_welcome_kit(event: Event[ProfessionalEnrolled | EnrolmentCompleted], *, uow: UnitOfWork,
+                     directory: DirectoryPort, platform: Platform, clock: Clock) -> None:
     """On ``professional.enrolled``, unless the kit is held for want of a certificate; on ``enrolment.completed``.
 
     One kit per enrolment whichever event (or replay of it) comes: the notice id is the enrolment's.
     """
     data = event.data
-    if event.type == ENROLLED and data.get("account_kit") == "held":
-        log.info("welcome kit held until a certificate is published", enrolment_id=str(data["enrolment_id"]))
+    if isinstance(data, ProfessionalEnrolled) and data.account_kit == "held":
+        log.info("welcome kit held until a certificate is published", enrolment_id=data.enrolment_id)
         return
-    mailbox = check_mailbox_address(str(data["mailbox"]), field="mailbox")
-    text = texts.welcome_text(data.get("display_name"), mailbox, str(data["enrolment_id"]))
-    notice = Notice(notice_id("welcome", str(data["enrolment_id"])), mailbox, Draft(texts.WELCOME_SUBJECT, text),
+    mailbox = check_mailbox_address(data.mailbox, field="mailbox")
+    text = texts.welcome_text(data.display_name, mailbox, data.enrolment_id)
+    notice = Notice(notice_id("welcome", data.enrolment_id), mailbox, Draft(texts.WELCOME_SUBJECT, text),
                     must_reach=True)
     send_notice(notice, uow=uow, directory=directory, platform=platform, clock=clock)
 
 
-def send_bounce_notice(event: CloudEvent, *, uow: UnitOfWork, directory: DirectoryPort, platform: Platform,
-                       clock: Clock) -> None:
+def send_bounce_notice(event: Event[MessageBounced], *, uow: UnitOfWork, directory: DirectoryPort,
+                       platform: Platform, clock: Clock) -> None:
     data = event.data
-    if not data.get("notify_sender"):
+    if not data.notify_sender:
         return  # a platform notice that bounced: a bounce never bounces
-    bounces = [(str(b["recipient"]), BounceCode(b["code"])) for b in data["bounces"]]
-    text = texts.bounce_text(data["message_id"], datetime.fromisoformat(data["bounced_at"]), bounces)
-    notice = Notice(notice_id("bounce", data["message_id"]), data["sender"], Draft(texts.BOUNCE_SUBJECT, text),
-                    in_reply_to=data["message_id"])
+    bounces = [(b.recipient, BounceCode(b.code)) for b in data.bounces]
+    text = texts.bounce_text(data.message_id, data.bounced_at, bounces)
+    notice = Notice(notice_id("bounce", data.message_id), data.sender, Draft(texts.BOUNCE_SUBJECT, text),
+                    in_reply_to=data.message_id)
     send_notice(notice, uow=uow, directory=directory, platform=platform, clock=clock)
 
 
-def send_read_receipt(event: CloudEvent, *, uow: UnitOfWork, directory: DirectoryPort, platform: Platform,
-                      clock: Clock) -> None:
+def send_read_receipt(event: Event[MessageRead], *, uow: UnitOfWork, directory: DirectoryPort,
+                      platform: Platform, clock: Clock) -> None:
     data = event.data
-    if not data.get("receipt_requested") or data["sender"] == platform.address:
+    if not data.receipt_requested or data.sender == platform.address:
         return
-    text = texts.read_text(data["reader"], datetime.fromisoformat(data["read_at"]), data["message_id"])
-    notice = Notice(notice_id("read", data["message_id"], data["reader"]), data["sender"],
-                    Draft(texts.READ_SUBJECT, text), in_reply_to=data["message_id"], read_by=data["reader"])
+    text = texts.read_text(data.reader, data.read_at, data.message_id)
+    notice = Notice(notice_id("read", data.message_id, data.reader), data.sender,
+                    Draft(texts.READ_SUBJECT, text), in_reply_to=data.message_id, read_by=data.reader)
     send_notice(notice, uow=uow, directory=directory, platform=platform, clock=clock)
 
 

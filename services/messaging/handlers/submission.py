@@ -130,19 +130,17 @@ def record_many(group: Sequence[tuple[Prepared, str | None]], uow: UnitOfWork, *
 
 
 def _publish(prepared: Prepared, uow: UnitOfWork, delivered: datetime) -> None:
-    command, subject = prepared.command, events.subject_of(prepared.message_id)
+    command = prepared.command
     if prepared.deliverable:
         addresses = [r.address for r in prepared.deliverable]
-        uow.publish(events.SUBMITTED, events.submitted(
+        uow.publish(events.submitted(
             prepared.message_id, command.sender, addresses, mode=prepared.mode.value,
-            priority=command.priority.value, size=len(prepared.ciphertext), at=prepared.submitted_at), subject=subject)
-        uow.publish(events.DELIVERED, events.delivered(prepared.message_id, command.sender, addresses, delivered),
-                    subject=subject)
+            priority=command.priority.value, size=len(prepared.ciphertext), at=prepared.submitted_at))
+        uow.publish(events.delivered(prepared.message_id, command.sender, addresses, delivered))
     if prepared.bounces:
         bounces = [(recipient.address, code) for recipient, code in prepared.bounces]
-        uow.publish(events.BOUNCED, events.bounced(prepared.message_id, command.sender, bounces,
-                                                   prepared.submitted_at, notify_sender=not prepared.notice),
-                    subject=subject)
+        uow.publish(events.bounced(prepared.message_id, command.sender, bounces, prepared.submitted_at,
+                                   notify_sender=not prepared.notice))
 
 
 def _thread_of(conn: sa.Connection, message_id: str | None) -> str | None:

@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class EventBatch:
-    def __init__(self, events: list[CloudEvent]) -> None:
+    def __init__(self, events: list[CloudEvent], handler: str | None = None) -> None:
         self.events = events
+        self.handler = handler  # the consuming queue: names the processed-event marks of its handlers
         self.failures: dict[int, BaseException] = {}
         self.careful = False
         self._uow: UnitOfWork | None = None
@@ -35,21 +36,21 @@ class EventBatch:
             self._uow = open_uow().__enter__()
         return self._uow
 
-    def claim(self, uow: UnitOfWork, event: CloudEvent, handler: str) -> bool:
-        """Claim ``event`` for ``handler`` in the batch's transaction; False for a redelivery.
+    def claim(self, uow: UnitOfWork, event_id: str, handler: str) -> bool:
+        """Claim the event ``event_id`` for ``handler`` in the batch's transaction; False for a redelivery.
 
         In the optimistic pass the first call for a handler claims every event of the batch in
         one statement; the claims its handler never uses are released before the commit. In the
         careful pass each event claims alone, inside its savepoint, so a failed event's claim is
         undone with the rest of its work.
         """
-        if self.careful or event.id not in self._ids:
-            return uow.claim(event.id, handler)
+        if self.careful or event_id not in self._ids:
+            return uow.claim(event_id, handler)
         claims = self._claims.get(handler)
         if claims is None:
             claims = self._claims[handler] = uow.claim_many(self._ids, handler)
-        if event.id in claims:
-            claims.remove(event.id)  # a second copy of the same event in this batch is skipped
+        if event_id in claims:
+            claims.remove(event_id)  # a second copy of the same event in this batch is skipped
             return True
         return False
 

@@ -1,40 +1,38 @@
-"""The bus catalogue read from schemas/asyncapi.yaml: which service publishes each event and who consumes it."""
+"""The bus catalogue, from the code: each event type's contract and only publisher, and the queues consuming it.
+
+Publishers come from the contracts (services.shared.contracts), consumers from the services' ``@event_handler``
+entrypoints (``services.shared.nameko_ext.events.subscriptions_of``); ``schemas/asyncapi.yaml`` is written
+from this (``scripts/generate-contracts.py``).
+"""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
+import services.shared.contracts  # noqa: F401  (declares every event type)
 from services.shared.bus.topology import Subscription
-
-ASYNCAPI = Path(__file__).resolve().parents[3] / "schemas" / "asyncapi.yaml"
+from services.shared.contracts.events import EventData, contracts
 
 
 @dataclass(frozen=True)
 class Channel:
-    event_type: str
-    publisher: str
+    contract: type[EventData]
     consumers: tuple[tuple[str, str], ...]  # (service, handler)
 
+    @property
+    def event_type(self) -> str:
+        return self.contract.TYPE
 
-@lru_cache(maxsize=4)
-def channels(path: Path = ASYNCAPI) -> tuple[Channel, ...]:
-    document = yaml.safe_load(path.read_text())
-    result = []
-    for name, channel in (document.get("channels") or {}).items():
-        consumers = tuple((c["service"], c["handler"]) for c in channel.get("x-maillage-consumers") or [])
-        result.append(Channel(name, channel["x-maillage-publisher"], consumers))
-    return tuple(result)
+    @property
+    def publisher(self) -> str:
+        return self.contract.PUBLISHER
 
 
-def subscriptions(path: Path = ASYNCAPI, *, services: set[str] | None = None) -> list[Subscription]:
-    """Every consuming queue the catalogue declares, optionally only those of some services."""
-    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for channel in channels(path):
-        for service, handler in channel.consumers:
-            if services is None or service in services:
-                grouped[(service, handler)].append(channel.event_type)
-    return [Subscription(service, handler, tuple(types)) for (service, handler), types in sorted(grouped.items())]
+def channels(subscriptions: Iterable[Subscription], *, publishers: set[str] | None = None) -> tuple[Channel, ...]:
+    """One channel per declared event type (of these publishers, by default every one), with its consumers."""
+    subscriptions = list(subscriptions)
+    return tuple(
+        Channel(contract, tuple((s.service, s.handler) for s in subscriptions if contract.TYPE in s.event_types))
+        for contract in contracts()
+        if publishers is None or contract.PUBLISHER in publishers
+    )

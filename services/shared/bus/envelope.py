@@ -1,15 +1,18 @@
 """CloudEvents 1.0 envelope with W3C trace context: the body of every event on the bus."""
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from services.shared.contracts.events import SCHEMA_BASE, Envelope, EventData, parse_data
 
 CONTENT_TYPE = "application/cloudevents+json"
-SCHEMA_BASE = "https://schemas.maillage.fr/events/"
+D = TypeVar("D", bound=EventData)
 _REQUIRED = ("id", "source", "type", "specversion")
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # json.dumps would build one per call
 
@@ -71,6 +74,11 @@ class CloudEvent:
         if self.subject is not None:
             body["subject"] = self.subject
         return body
+
+    def typed(self, contract: builtins.type[D]) -> Envelope[D]:
+        """This event with its data validated against ``contract`` (``Invalid``, naming where, if it breaks it)."""
+        return Envelope(id=self.id, type=self.type, source=self.source, time=self.time,
+                        traceparent=self.traceparent, subject=self.subject, data=parse_data(contract, self.data))
 
     def to_json(self) -> bytes:
         return encode_body(self.to_dict())

@@ -1,101 +1,93 @@
-"""Event schemas: every event type has a JSON Schema under schemas/events/, checked before publishing."""
+"""Event schemas, generated in memory from the contracts (services.shared.contracts), checked before publishing.
+
+``schemas/events/*.json`` are the same schemas written to files for outside readers
+(``scripts/generate-contracts.py``); nothing here reads them.
+"""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from services.shared.bus.envelope import SCHEMA_BASE, CloudEvent
+from services.shared.contracts.events import (
+    ENVELOPE_SCHEMA,
+    SCHEMA_BASE,
+    EventData,
+    contract_for,
+    contracts,
+    data_schema,
+    event_schema,
+)
 from services.shared.errors import Invalid
-
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas" / "events"
-_extra_dirs: list[Path] = []
-
-
-def add_schema_dir(path: Path) -> None:
-    """Make more event schemas known (tests register their own probe events this way)."""
-    if path not in _extra_dirs:
-        _extra_dirs.append(path)
-        _registry.cache_clear()
-        _validator.cache_clear()
-        _fast_check.cache_clear()
-
-
-def schema_files() -> list[Path]:
-    return [p for folder in (SCHEMA_DIR, *_extra_dirs) for p in sorted(folder.glob("*.json"))]
 
 
 def known_event_types() -> list[str]:
-    return [p.stem for p in schema_files() if not p.stem.startswith("_")]
-
-
-@lru_cache(maxsize=1)
-def _registry() -> Registry:
-    resources = []
-    for path in schema_files():
-        schema = json.loads(path.read_text())
-        resources.append((schema.get("$id", SCHEMA_BASE + path.name), Resource.from_contents(schema)))
-    return Registry().with_resources(resources)
-
-
-def _inline_refs(node: Any, registry: Registry) -> Any:
-    """Replace ``$ref`` to sibling schema files by their content (our schemas only refer to files)."""
-    if isinstance(node, dict):
-        if "$ref" in node and len(node) == 1:
-            return _inline_refs(registry.contents(SCHEMA_BASE + node["$ref"].rsplit("/", 1)[-1]), registry)
-        return {k: _inline_refs(v, registry) for k, v in node.items() if k not in ("$schema", "$id")}
-    if isinstance(node, list):
-        return [_inline_refs(item, registry) for item in node]
-    return node
-
-
-@lru_cache(maxsize=256)
-def _fast_check(event_type: str) -> Callable[[Any], Any]:
-    """A compiled validator for the hot path; the jsonschema one explains failures."""
-    uri = SCHEMA_BASE + f"{event_type}.json"
-    try:
-        schema = _registry().contents(uri)
-    except LookupError:
-        raise Invalid(f"No schema for event type {event_type!r}: add schemas/events/{event_type}.json.") from None
-    return fastjsonschema.compile(_inline_refs(schema, _registry()))
+    return [contract.TYPE for contract in contracts(published=False)]
 
 
 @lru_cache(maxsize=256)
 def _validator(event_type: str) -> Draft202012Validator:
-    uri = SCHEMA_BASE + f"{event_type}.json"
+    schema = event_schema(contract_for(event_type))
+    registry: Registry = Registry().with_resource(ENVELOPE_SCHEMA["$id"], Resource.from_contents(ENVELOPE_SCHEMA))
+    return Draft202012Validator({**schema, "$id": f"{SCHEMA_BASE}{event_type}.json"}, registry=registry,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+@lru_cache(maxsize=256)
+def _envelope_check(event_type: str) -> Callable[[Any], Any]:
+    """The compiled check of a whole envelope (the ``$ref`` to the envelope's schema inlined)."""
+    schema = event_schema(contract_for(event_type))
+    envelope = {key: value for key, value in ENVELOPE_SCHEMA.items() if key not in ("$schema", "$id")}
+    inlined = {key: value for key, value in schema.items() if key not in ("$schema", "$id", "examples")}
+    return fastjsonschema.compile({**inlined, "allOf": [envelope]})
+
+
+@lru_cache(maxsize=256)
+def _data_check(contract: type[EventData]) -> Callable[[Any], Any]:
+    """The compiled check of an event's data, for the outbox's hot path."""
+    return fastjsonschema.compile(data_schema(contract))
+
+
+def check_data(contract: type[EventData], data: dict[str, Any]) -> None:
+    """Check the data a producer built against its contract's JSON Schema (the formats pydantic does not check:
+    e-mail, UUID, date-time); ``Invalid`` names where, never the value."""
     try:
-        schema: dict[str, Any] = _registry().contents(uri)
-    except LookupError:
-        raise Invalid(f"No schema for event type {event_type!r}: add schemas/events/{event_type}.json.") from None
-    return Draft202012Validator(schema, registry=_registry())
+        _data_check(contract)(data)
+    except fastjsonschema.JsonSchemaException:
+        _explain(contract.TYPE, {"data": data}, only_data=True)
 
 
-def validate_event(event: CloudEvent) -> None:
-    """Raise ``Invalid`` naming the first offending field when the event breaks its schema.
-
-    The message names the path and the rule, never the value: values may be health data.
-    """
+def validate_event(event: Any) -> None:
+    """Raise ``Invalid`` naming the first offending field when the event (a CloudEvent) breaks its schema."""
     validate_event_body(event.type, event.to_dict())
 
 
 def validate_event_body(event_type: str, body: dict[str, Any]) -> None:
+    """The whole envelope against the schema of its type. The message names the path and the rule, never the
+    value: values may be health data."""
     try:
-        _fast_check(event_type)(body)
+        _envelope_check(event_type)(body)
         return
     except fastjsonschema.JsonSchemaException:
-        pass  # explain it below with the reference validator
-    error = next(iter(_validator(event_type).iter_errors(body)), None)
+        _explain(event_type, body)
+        raise Invalid(f"Event {event_type} breaks its schema.") from None
+
+
+def _explain(event_type: str, body: dict[str, Any], *, only_data: bool = False) -> None:
+    validator = _validator(event_type)
+    errors = validator.iter_errors(body)
+    if only_data:
+        errors = (e for e in errors if e.absolute_path and e.absolute_path[0] == "data")
+    error = next(iter(errors), None)
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "(root)"
         raise Invalid(
             f"Event {event_type} breaks its schema at {where} (rule '{error.validator}').",
             expression=where,
         )
-    # The compiled check failed but the reference validator found nothing: still refuse.
-    raise Invalid(f"Event {event_type} breaks its schema.")
+    if only_data:  # the compiled check failed but the reference validator found nothing: still refuse
+        raise Invalid(f"Event {event_type} breaks its schema.")

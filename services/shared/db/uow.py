@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.shared.bus.envelope import CloudEvent, encode_body, new_traceparent
-from services.shared.bus.schemas import validate_event_body
+from services.shared.bus.schemas import check_data
+from services.shared.contracts.events import EventData
 from services.shared.db.rows import execute_rows
+from services.shared.errors import Invalid
 
 
 def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
@@ -103,31 +105,35 @@ class UnitOfWork:
         if self.committed and self.published and self._on_commit is not None:
             self._on_commit()
 
-    def publish(
-        self, event_type: str, data: dict[str, Any], *, subject: str | None = None
-    ) -> CloudEvent:
-        """Record an event in the outbox; it leaves for the bus only if this transaction commits."""
-        event = CloudEvent(
-            type=event_type,
+    def publish(self, event: EventData) -> CloudEvent:
+        """Record an event in the outbox; it leaves for the bus only if this transaction commits.
+
+        ``event`` is a contract model (services.shared.contracts), validated when it was built; its data is
+        checked here against the compiled JSON Schema too (formats), its subject is the model's.
+        """
+        if self.service != event.PUBLISHER:
+            raise Invalid(f"Event {event.TYPE} is published by {event.PUBLISHER} only, not by {self.service}.")
+        data = event.to_data()
+        check_data(type(event), data)
+        envelope = CloudEvent(
+            type=event.TYPE,
             source=f"urn:maillage:service:{self.service}",
             data=data,
-            subject=subject,
+            subject=event.subject(),
             traceparent=new_traceparent(self._traceparent),
         )
-        body = event.to_dict()
-        validate_event_body(event.type, body)
         self._unwritten.append(
             {
-                "event_id": event.id,
-                "event_type": event.type,
-                "routing_key": event.type,
-                "body": encode_body(body),
+                "event_id": envelope.id,
+                "event_type": envelope.type,
+                "routing_key": envelope.type,
+                "body": encode_body(envelope.to_dict()),
                 "created_at": time.time(),
                 "attempts": 0,
             }
         )
-        self.published.append(event)
-        return event
+        self.published.append(envelope)
+        return envelope
 
     def execute_later(self, statement: sa.Executable, row: dict[str, Any]) -> None:
         """Run ``statement`` with ``row`` at the next flush, grouped with its neighbours (executemany).

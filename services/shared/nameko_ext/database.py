@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 
 from services.shared.bus.batch import EventBatch
-from services.shared.bus.envelope import CloudEvent
 from services.shared.bus.relay import OutboxRelay
 from services.shared.bus.relay_worker import RelayWorker
+from services.shared.contracts.events import Envelope
 from services.shared.db.engine import make_engine
 from services.shared.db.uow import UnitOfWork
 from services.shared.nameko_ext.config import settings_of
@@ -49,19 +49,21 @@ class ServiceDatabase:
         )
 
     def handle_once(
-        self, event: CloudEvent, handler: Callable[..., Any], *, name: str | None = None, **deps: Any
+        self, event: Envelope[Any], handler: Callable[..., Any], *, name: str | None = None, **deps: Any
     ) -> bool:
         """Run ``handler(event, uow=..., **deps)`` once per event: a redelivered event is skipped.
 
-        Inside a batch the handler runs in a savepoint of the batch's transaction, committed
-        when the batch ends; otherwise in a transaction of its own, committed here.
+        The processed-event marks are named ``name``, by default the consuming queue's
+        (``<service>.<handler method>``). Inside a batch the handler runs in a savepoint of the batch's
+        transaction, committed when the batch ends; otherwise in a transaction of its own, committed here.
         """
-        handler_name = name or f"{handler.__module__}.{handler.__qualname__}"
+        handler_name = name or (self._batch.handler if self._batch is not None else None) \
+            or f"{handler.__module__}.{handler.__qualname__}"
         if self._batch is not None:
             uow = self._batch.shared_uow(self.uow)
             uow.follow(event.traceparent)
             with uow.savepoint() if self._batch.careful else nullcontext():
-                if not self._batch.claim(uow, event, handler_name):
+                if not self._batch.claim(uow, event.id, handler_name):
                     return False
                 handler(event, uow=uow, **deps)
             return True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import eventlet
@@ -32,6 +32,7 @@ from services.shared.bus.failures import (
 )
 from services.shared.bus.redaction import safe_error_text
 from services.shared.bus.topology import DEAD_LETTER_EXCHANGE, Subscription, declare_subscription
+from services.shared.contracts.events import Envelope, EventData
 from services.shared.errors import Invalid
 from services.shared.nameko_ext.config import Undecodable, settings_of
 from services.shared.nameko_ext.republisher import Republisher
@@ -121,10 +122,11 @@ class ReliableQueueConsumer(QueueConsumer):
 class ReliableEventHandler(Consumer):
     queue_consumer = ReliableQueueConsumer()
 
-    def __init__(self, *event_types: str, handler: str, batch_max: int = 200, **kwargs: Any) -> None:
-        if not event_types:
-            raise ValueError("name at least one event type to handle")
-        self.event_types = tuple(event_types)
+    def __init__(self, *contracts: type[EventData], handler: str, batch_max: int = 200, **kwargs: Any) -> None:
+        if not contracts:
+            raise ValueError("name at least one event contract to handle")
+        self.contracts = {contract.TYPE: contract for contract in contracts}
+        self.event_types = tuple(self.contracts)
         self.handler_name = handler
         self.batch_max = batch_max
         self._pending: list[tuple[CloudEvent, Any]] = []
@@ -176,7 +178,7 @@ class ReliableEventHandler(Consumer):
         deliveries, self._pending = self._pending, []
         if not deliveries:
             return
-        batch = EventBatch([event for event, _ in deliveries])
+        batch = EventBatch([event for event, _ in deliveries], handler=self.subscription.queue)
         messages = [message for _, message in deliveries]
         first = batch.events[0]
         context = {"event_id": first.id, "traceparent": first.traceparent, "batch_size": len(batch)}
@@ -247,17 +249,40 @@ class ReliableEventHandler(Consumer):
         self.queue_consumer.ack_message(message)
 
 
-def event_handler(*event_types: str, handler: str | None = None, **options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Decorate ``def on_x(self, event: CloudEvent)``; its queue is ``<service>.<handler or method name>``."""
+def event_handler(*contracts: type[EventData], **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Decorate ``def send_welcome_kit(self, event: Envelope[ProfessionalEnrolled])``.
+
+    The method's name names its queue, ``<service>.<method name>``, and the processed-event marks of
+    ``db.handle_once`` in it. Each event arrives typed: its data validated against its contract, or the
+    event goes to the dead letters (``Invalid``: permanent).
+    """
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        entrypoint = ReliableEventHandler(*contracts, handler=method.__name__, **options)
+
         @functools.wraps(method)
         def run_batch(service: Any, batch: EventBatch) -> None:
-            batch.run(lambda event: method(service, event))
+            batch.run(lambda event: method(service, typed(event, entrypoint.contracts)))
 
-        register_entrypoint(
-            run_batch, ReliableEventHandler(*event_types, handler=handler or method.__name__, **options)
-        )
+        register_entrypoint(run_batch, entrypoint)
         return run_batch
 
     return decorate
+
+
+def typed(event: CloudEvent, contracts: Mapping[str, type[EventData]]) -> Envelope[Any]:
+    contract = contracts.get(event.type)
+    if contract is None:
+        raise Invalid(f"This handler takes no {event.type!r} event.")
+    return event.typed(contract)
+
+
+def subscriptions_of(service_classes: Iterable[Any]) -> list[Subscription]:
+    """The consuming queues the reliable event handlers of these service classes declare."""
+    found = []
+    for cls in service_classes:
+        for attribute in vars(cls).values():
+            for entrypoint in getattr(attribute, "nameko_entrypoints", ()):
+                if isinstance(entrypoint, ReliableEventHandler):
+                    found.append(Subscription(cls.name, entrypoint.handler_name, entrypoint.event_types))
+    return sorted(found, key=lambda s: s.queue)

@@ -19,19 +19,30 @@ import signal
 import time
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
+from typing import ClassVar
 
 import sqlalchemy as sa
 from nameko.rpc import rpc
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.shared.bus.envelope import CloudEvent
-from services.shared.bus.schemas import add_schema_dir
+from services.shared.contracts.events import Envelope, EventData
 from services.shared.db import UnitOfWork, bus_tables
 from services.shared.nameko_ext.database import Database
 from services.shared.nameko_ext.events import event_handler
 
-add_schema_dir(Path(__file__).parent / "schemas")
+
+class ProbeCounted(EventData):
+    """probe.counted (tests only): one numbered probe, poisoned or not."""
+
+    TYPE: ClassVar[str] = "probe.counted"
+    PUBLISHER: ClassVar[str] = "probe"
+
+    n: int
+    poison: bool = False
+
+    def subject(self) -> str:
+        return f"probe/{self.n}"
+
 
 metadata = sa.MetaData()
 BUS = bus_tables(metadata)
@@ -51,10 +62,10 @@ class PoisonError(RuntimeError):
     pass
 
 
-def count(event: CloudEvent, *, uow: UnitOfWork) -> None:
+def count(event: Envelope[ProbeCounted], *, uow: UnitOfWork) -> None:
     """The handler under test: records each event; a poison event fails until it is cured."""
-    n = event.data["n"]
-    if event.data.get("poison"):
+    n = event.data.n
+    if event.data.poison:
         cured = uow.connection.scalar(sa.select(cures.c.n).where(cures.c.n == n))
         if cured is None:
             raise PoisonError(f"probe {n} is poisoned")
@@ -77,7 +88,7 @@ def _record_statement(dialect: str) -> sa.Insert:
 def emit(db_uow: UnitOfWork, start: int, count_: int, poison: bool = False) -> None:
     with db_uow as uow:
         for n in range(start, start + count_):
-            uow.publish("probe.counted", {"n": n, "poison": poison}, subject=f"probe/{n}")
+            uow.publish(ProbeCounted(n=n, poison=poison))
         uow.commit()
 
 
@@ -85,9 +96,9 @@ class ProbeService:
     name = "probe"
     db = Database(BUS, relay=os.environ.get("PROBE_RELAY", "1") == "1")
 
-    @event_handler("probe.counted", handler="count")
-    def on_counted(self, event: CloudEvent) -> None:
-        self.db.handle_once(event, count, name="probe.count")
+    @event_handler(ProbeCounted)
+    def count(self, event: Envelope[ProbeCounted]) -> None:
+        self.db.handle_once(event, count)
 
     @rpc
     def emit(self, start: int, count_: int, poison: bool = False) -> int:

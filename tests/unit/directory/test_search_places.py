@@ -12,6 +12,7 @@ from services.directory.adapters import places
 from services.directory.adapters.tables import activity, organisation, search_place
 from services.directory.handlers.places import refresh_search_places
 from services.shared.bus.envelope import CloudEvent
+from services.shared.contracts.directory_events import DirectoryImported
 from tests.unit.directory.directory_world import World
 
 LOGGED = {"import_id", "places", "seconds"}  # the refresh's log line: its value for bench/, not tests
@@ -21,8 +22,10 @@ def test_an_import_rebuilds_the_places_and_logs_its_id_when_done(world: World) -
     with world.engine.begin() as connection:
         before = connection.execute(sa.select(search_place)).all()
         connection.execute(search_place.delete())
+    data = DirectoryImported(import_id="0123456789abcdef0123456789abcdef", kind="ps_activity", rows=0, created=0,
+                             updated=0, unchanged=0, deactivated=0, rejected=0)
     event = CloudEvent(type="directory.imported", source="urn:maillage:service:directory",
-                       data={"import_id": "0123456789abcdef0123456789abcdef", "kind": "ps_activity"})
+                       data=data.to_data()).typed(DirectoryImported)
 
     with capture_logs() as logs, world.uow() as uow:
         refresh_search_places(event, uow=uow)

@@ -14,12 +14,12 @@ from services.messaging.adapters.audit import verify_chain
 from services.messaging.adapters.mailboxes import list_entries
 from services.messaging.adapters.repository import deliveries_of
 from services.messaging.adapters.tables import messages
-from services.messaging.domain import events
 from services.messaging.domain.commands import Idempotency, MailboxQuery
 from services.messaging.domain.model import Folder
 from services.messaging.handlers.group_commit import GroupCommit
 from services.messaging.handlers.preparation import prepare
 from services.messaging.handlers.submission import submit, write_submissions
+from services.shared.contracts.messaging_events import MESSAGE_DELIVERED, MESSAGE_SUBMITTED
 from services.shared.db import UnitOfWork
 from services.shared.errors import Unavailable
 from tests.unit.messaging.world import BOB, CAROL, RPPS, World
@@ -29,8 +29,8 @@ def test_a_committed_submission_is_in_each_inbox_and_announced(world: World) -> 
     message_id = world.submit(cc=(CAROL,)).body["id"]
 
     assert world.mailbox_count(BOB) == 1 and world.mailbox_count(CAROL) == 1
-    [submitted] = world.events(events.SUBMITTED)
-    [delivered] = world.events(events.DELIVERED)
+    [submitted] = world.events(MESSAGE_SUBMITTED)
+    [delivered] = world.events(MESSAGE_DELIVERED)
     assert delivered.data["recipients"] == [BOB, CAROL] and delivered.subject == f"Message/{message_id}"
     assert submitted.data["recipients"] == [BOB, CAROL]
     with world.engine.connect() as conn:
@@ -71,7 +71,7 @@ def test_concurrent_submissions_share_a_commit_and_each_counts_once(world: World
         thread.join()
 
     assert len(set(answers)) == 8 and world.mailbox_count(BOB) == 8
-    assert len(world.events(events.DELIVERED)) == 8 and 1 <= len(transactions) <= 8
+    assert len(world.events(MESSAGE_DELIVERED)) == 8 and 1 <= len(transactions) <= 8
     with world.engine.connect() as conn:
         assert verify_chain(conn) is None  # the audit records of a group chain like any others
 
@@ -100,7 +100,7 @@ def test_a_failing_submission_of_a_group_fails_alone(world: World) -> None:
     failed = [index for index, result in results.items() if isinstance(result, sa.exc.IntegrityError)]
     assert len(failed) == 1 and failed[0] in (0, 1)
     assert isinstance(results[2], dict) and world.mailbox_count(BOB) == 2
-    assert world.count(messages) == 2 and len(world.events(events.SUBMITTED)) == 2
+    assert world.count(messages) == 2 and len(world.events(MESSAGE_SUBMITTED)) == 2
 
 
 def test_work_interrupted_while_committing_fails_every_waiting_submission(world: World) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from services.messaging.adapters.audit import verify_chain
-from services.messaging.domain import events
 from services.messaging.domain.commands import EntryAction, MailboxQuery
 from services.messaging.domain.model import Author, Folder
 from services.messaging.handlers import mailbox
+from services.shared.contracts.messaging_events import MESSAGE_READ
 from services.shared.errors import Conflict, Forbidden, NotFound
 from tests.unit.messaging.world import ALICE, BOB, CAROL, RPPS, SECRETARIAT, UNKNOWN, World
 
@@ -45,7 +45,7 @@ def test_unread_filter_and_read_mark_with_its_event(world: World) -> None:
     unread = mailbox.list_messages(MailboxQuery(BOB, unread=True), BOB_AUTHOR, uow=world.uow(),
                                    directory=world.directory)
     assert read.read_at is not None and [e.message_id for e in unread.entries] == [second]
-    [announced] = world.events(events.READ)  # the second mark is not a new read
+    [announced] = world.events(MESSAGE_READ)  # the second mark is not a new read
     assert announced.data == {**announced.data, "message_id": first, "reader": BOB, "sender": ALICE,
                               "receipt_requested": True}
 

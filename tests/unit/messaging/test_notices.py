@@ -7,13 +7,13 @@ import email.policy
 import pytest
 
 from services.messaging.adapters.tables import messages
-from services.messaging.domain import events
 from services.messaging.domain.commands import EntryAction
 from services.messaging.domain.errors import RecipientNotReady
 from services.messaging.domain.model import Author
 from services.messaging.handlers import mailbox, notices
 from services.shared.bus.envelope import CloudEvent
 from services.shared.bus.schemas import validate_event_body
+from services.shared.contracts.messaging_events import MESSAGE_BOUNCED, MESSAGE_READ
 from services.shared.pki.cms import decrypt, verify
 from tests.unit.messaging.world import ALICE, BOB, NOCERT, RPPS, UNKNOWN, World
 
@@ -81,7 +81,7 @@ def test_a_completed_enrolment_whose_mailbox_still_cannot_receive_is_retried(wor
 
 def test_the_sender_gets_a_bounce_notice_naming_recipient_and_reason(world: World) -> None:
     world.submit(to=(BOB, UNKNOWN))
-    [bounced] = world.events(events.BOUNCED)
+    [bounced] = world.events(MESSAGE_BOUNCED)
 
     world.handle(bounced, notices.send_bounce_notice, **world.deps())
 
@@ -96,7 +96,7 @@ def test_a_read_receipt_is_an_mdn_sent_only_when_asked(world: World) -> None:
     for message_id in (asked, silent):
         mailbox.mark_read(EntryAction(BOB, message_id, bob), uow=world.uow(), directory=world.directory,
                           clock=world.clock)
-    for event in world.events(events.READ):
+    for event in world.events(MESSAGE_READ):
         world.handle(event, notices.send_read_receipt, **world.deps())
 
     mdn = notice_in(world, "alice", ALICE)

@@ -6,10 +6,10 @@ import sqlalchemy as sa
 
 from services.messaging.adapters.tables import BUS_TABLES, audit_events, deliveries, messages
 from services.messaging.crypto.mime import Attachment
-from services.messaging.domain import events
 from services.messaging.domain.commands import Draft, Idempotency
 from services.messaging.domain.errors import ExchangeObjection, IdempotencyKeyReused
 from services.messaging.domain.model import Author
+from services.shared.contracts.messaging_events import MESSAGE_BOUNCED, MESSAGE_SUBMITTED
 from services.shared.errors import Forbidden, Invalid, TooLarge, Unprocessable
 from tests.unit.messaging.world import (
     ALICE,
@@ -54,8 +54,8 @@ def test_unreachable_recipients_bounce_while_the_others_are_delivered(world: Wor
     assert statuses == {BOB: ("delivered", None), UNKNOWN: ("bounced", "UNKNOWN_RECIPIENT"),
                         INACTIVE: ("bounced", "INACTIVE_RECIPIENT"), NOCERT: ("bounced", "NO_CERTIFICATE")}
     assert "annuaire" in next(r["reason"] for r in body["recipients"] if r["address"] == UNKNOWN)
-    [submitted] = world.events(events.SUBMITTED)
-    [bounced] = world.events(events.BOUNCED)
+    [submitted] = world.events(MESSAGE_SUBMITTED)
+    [bounced] = world.events(MESSAGE_BOUNCED)
     assert submitted.data["recipients"] == [BOB]
     assert {b["recipient"] for b in bounced.data["bounces"]} == {UNKNOWN, INACTIVE, NOCERT}
     assert bounced.data["notify_sender"] is True
@@ -79,7 +79,7 @@ def test_a_retry_with_the_same_key_is_answered_the_same_and_counts_once(world: W
     again = world.submit(idempotency=key)
 
     assert again.body == first.body and again.replayed and not first.replayed
-    assert world.count(messages) == 1 and len(world.events(events.SUBMITTED)) == 1
+    assert world.count(messages) == 1 and len(world.events(MESSAGE_SUBMITTED)) == 1
     with pytest.raises(IdempotencyKeyReused):
         world.submit(idempotency=Idempotency(scope=key.scope, key="k-1", fingerprint="another body"))
 

@@ -20,6 +20,7 @@ from services.messaging.handlers.submission import Submission, submit
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings
 from services.shared.bus.envelope import CloudEvent
+from services.shared.contracts import contract_for
 from services.shared.db import UnitOfWork, make_engine
 from services.shared.db.migrations import upgrade
 from services.shared.pki.cms import open_sealed
@@ -95,7 +96,7 @@ class World:
     def handle(self, event: CloudEvent, handler: Any, **deps: Any) -> None:
         with self.uow() as uow:
             if uow.claim(event.id, handler.__name__):
-                handler(event, uow=uow, **deps)
+                handler(event.typed(contract_for(event.type)), uow=uow, **deps)  # as @event_handler does
             uow.commit()
 
     def ciphertext(self, message_id: str) -> bytes:
