@@ -318,3 +318,69 @@ def test_an_id_that_cannot_exist_is_not_found_before_any_query(resource_id: str)
         with pytest.raises(UnknownResource) as caught:
             read(resource_id, read=no_database)
         assert caught.value.expression == "id" and (not resource_id or resource_id not in caught.value.message)
+
+
+def _families(result: dict[str, Any]) -> list[str]:
+    return [e["resource"]["name"][0]["family"] for e in result.get("entry", []) if e["search"]["mode"] == "match"]
+
+
+def test_sort_orders_on_the_indexed_fields_and_pages_follow_it(shared_world: World) -> None:
+    from services.directory.domain.names import normalise
+
+    ascending = bundle(shared_world, P, "family=ma&_sort=family&_count=100")
+    descending = bundle(shared_world, P, "family=ma&_sort=-family&_count=100")
+    keys = [normalise(family) for family in _families(descending)]
+    assert keys == sorted(keys, reverse=True) and keys[0] > keys[-1]
+    assert ids(ascending) == ids(bundle(shared_world, P, "family=ma&_count=100"))  # family is the default order
+    assert sorted(ids(descending)) == sorted(ids(ascending))
+    seen, query = [], "family=ma&_sort=-family,given&_count=9"
+    while query:
+        page = bundle(shared_world, P, query)
+        assert "_sort=-family,given" in (link(page, "self") or "")
+        seen += ids(page)
+        query = follow(link(page, "next")) if link(page, "next") else ""
+    assert sorted(seen) == sorted(ids(ascending)) and len(set(seen)) == len(seen)
+    names = [e["resource"]["name"] for e in bundle(shared_world, ORG, "name=h&_sort=-name")["entry"]]
+    assert names == sorted(names, reverse=True)
+    by_id = ids(bundle(shared_world, P, "family=m&_sort=_id&_count=100"))
+    assert by_id == sorted(by_id)
+    roles = bundle(shared_world, R, "address-postalcode=75011&_sort=-address-postalcode,practitioner&_count=100")
+    assert sorted(ids(roles)) == sorted(ids(bundle(shared_world, R, "address-postalcode=75011&_count=100")))
+    assert 0 < len(ids(roles)) == roles["total"]
+
+
+def test_id_finds_each_resource_as_its_read_does(shared_world: World) -> None:
+    both = f"_id=8{JEANNE.rpps},8{PAUL.rpps}"
+    assert ids(bundle(shared_world, P, both)) == [f"8{PAUL.rpps}", f"8{JEANNE.rpps}"]  # DURAND, MARTIN
+    assert ids(bundle(shared_world, P, both + "&_sort=-given")) == [f"8{PAUL.rpps}", f"8{JEANNE.rpps}"]
+    assert ids(bundle(shared_world, P, both + "&_sort=given")) == [f"8{JEANNE.rpps}", f"8{PAUL.rpps}"]
+    assert ids(bundle(shared_world, P, f"_id=8{JEANNE.rpps}&family=durand")) == []
+    assert ids(bundle(shared_world, ORG, f"_id=F{HOSPITAL_FINESS}")) == [f"F{HOSPITAL_FINESS}"]
+    roles = ids(bundle(shared_world, R, f"practitioner=Practitioner/8{JEANNE.rpps}"))
+    assert len(roles) >= 2
+    assert ids(bundle(shared_world, R, f"_id={roles[1]}")) == [roles[1]]
+    assert ids(bundle(shared_world, R, f"_id={roles[0]},{roles[1]}&_count=1&_offset=1")) == [roles[1]]
+    assert bundle(shared_world, R, f"_id={roles[0]}x")["total"] == 0
+
+
+def test_last_updated_filters_on_what_meta_last_updated_shows(shared_world: World) -> None:
+    [jeanne] = bundle(shared_world, P, f"_id=8{JEANNE.rpps}")["entry"]
+    moment = jeanne["resource"]["meta"]["lastUpdated"]  # seconds, Z
+    day = moment[:10]
+    assert ids(bundle(shared_world, P, f"_id=8{JEANNE.rpps}&_lastUpdated={moment}")) == [f"8{JEANNE.rpps}"]
+    assert ids(bundle(shared_world, P, f"_id=8{JEANNE.rpps}&_lastUpdated=ge{day}")) == [f"8{JEANNE.rpps}"]
+    assert ids(bundle(shared_world, P, f"_id=8{JEANNE.rpps}&_lastUpdated=gt{day}")) == []
+    assert ids(bundle(shared_world, P, f"_id=8{JEANNE.rpps}&_lastUpdated=lt{day}")) == []
+    assert ids(bundle(shared_world, P, f"_id=8{JEANNE.rpps}&_lastUpdated=ne{moment}")) == []
+    everyone = bundle(shared_world, ORG, "_count=0")["total"]
+    assert bundle(shared_world, ORG, "_lastUpdated=le2999&_count=0")["total"] == everyone > 0
+    assert bundle(shared_world, R, "_lastUpdated=eb2000&_count=0")["total"] == 0
+
+
+def test_summary_count_and_elements(shared_world: World) -> None:
+    counted = bundle(shared_world, P, "family=martin&_summary=count")
+    assert counted["total"] == bundle(shared_world, P, "family=martin")["total"] > 1 and "entry" not in counted
+    assert [item["relation"] for item in counted["link"]] == ["self", "first"]
+    subset = bundle(shared_world, P, f"_id=8{JEANNE.rpps}&_elements=name")["entry"][0]["resource"]
+    assert set(subset) == {"resourceType", "id", "meta", "name"}
+    assert subset["meta"]["tag"][0]["code"] == "SUBSETTED"
