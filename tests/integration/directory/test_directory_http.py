@@ -40,19 +40,22 @@ def test_metadata_lists_exactly_our_interactions_and_readiness_is_green(director
 
     CapabilityStatement.model_validate(statement)
     resources = {r["type"]: r for r in statement["rest"][0]["resource"]}
-    assert set(resources) == {"Practitioner", "PractitionerRole", "Organization"}
-    for resource in resources.values():
-        assert [i["code"] for i in resource["interaction"]] == ["read", "search-type"]
+    # every service's interactions, from their declarations: messaging's Communication too
+    assert set(resources) == {"Practitioner", "PractitionerRole", "Organization", "Communication"}
+    for name in ("Practitioner", "PractitionerRole", "Organization"):
+        assert [i["code"] for i in resources[name]["interaction"]] == ["read", "search-type"]
     assert [p["name"] for p in resources["Practitioner"]["searchParam"]] == sorted([
-        "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code", "address-postalcode"])
+        "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code", "address-postalcode",
+        "_id", "_lastUpdated"])
     assert resources["Organization"]["profile"].endswith("/as-dp-organization")
     assert resources["PractitionerRole"]["searchInclude"] == ["PractitionerRole:practitioner",
                                                              "PractitionerRole:organization"]
     assert "searchInclude" not in resources["Practitioner"] and "searchInclude" not in resources["Organization"]
     assert [p["name"] for p in resources["PractitionerRole"]["searchParam"]] == sorted([
-        "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city", "mailbox-mss"])
+        "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city", "mailbox-mss",
+        "_id", "_lastUpdated"])
     assert [p["name"] for p in resources["Organization"]["searchParam"]] == sorted([
-        "identifier", "name", "type", "address-postalcode", "address-city", "partof"])
+        "identifier", "name", "type", "address-postalcode", "address-city", "partof", "_id", "_lastUpdated"])
 
 
 def test_search_needs_a_token_but_any_valid_one(directory: Directory) -> None:
