@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent
 from services.shared.db import UnitOfWork, make_engine
+from services.shared.db.batch import EventBatch
 from services.shared.nameko_ext.database import ServiceDatabase
 from services.shared.testing import probe_service
 from services.shared.testing.probe_service import BUS, ProbeCounted

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from nameko.extensions import DependencyProvider
 
-from services.shared.bus.batch import EventBatch
 from services.shared.bus.relay import OutboxRelay
 from services.shared.bus.relay_worker import RelayWorker
 from services.shared.contracts.events import Envelope
+from services.shared.db.batch import EventBatch
 from services.shared.db.engine import make_engine
 from services.shared.db.uow import UnitOfWork
 from services.shared.nameko_ext.config import settings_of

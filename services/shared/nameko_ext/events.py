@@ -2,7 +2,7 @@
 
 Replaces nameko's ``event_handler``, which acks a message whose handler raised (the event is lost)
 or requeues it forever, and whose queues only exist once the consumer has started. Deliveries that
-arrive together are handled by one worker as an ``EventBatch`` (see services.shared.bus.batch).
+arrive together are handled by one worker as an ``EventBatch`` (see services.shared.db.batch).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from nameko.messaging import Consumer, QueueConsumer
 
 from services.shared.bus.acks import AckWindow
 from services.shared.bus.amqp import Connection as ReadAheadConnection
-from services.shared.bus.batch import EventBatch
 from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
 from services.shared.bus.failures import (
     ATTEMPT_HEADER,
@@ -33,6 +32,7 @@ from services.shared.bus.failures import (
 from services.shared.bus.redaction import safe_error_text
 from services.shared.bus.topology import DEAD_LETTER_EXCHANGE, Subscription, declare_subscription
 from services.shared.contracts.events import Envelope, EventData
+from services.shared.db.batch import EventBatch
 from services.shared.errors import Invalid
 from services.shared.nameko_ext.config import Undecodable, settings_of
 from services.shared.nameko_ext.republisher import Republisher

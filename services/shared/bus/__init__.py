@@ -1,0 +1,1 @@
+"""The bus: CloudEvents envelopes, the outbox relay, topology, dead letters (no nameko)."""

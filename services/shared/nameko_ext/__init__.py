@@ -1,0 +1,1 @@
+"""nameko extensions: the reliable event consumer, the database dependency, log context, config."""
