@@ -37,6 +37,7 @@ bench: install services
 
 lint: install
 	$(BIN)/ruff check services tests bench
+	$(BIN)/lint-imports  # the contracts in pyproject.toml [tool.importlinter]
 
 typecheck: install
 	$(BIN)/mypy services/shared services/cli
