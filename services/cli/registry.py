@@ -1,13 +1,12 @@
-"""The services `maillage up` can run, by name, imported only when asked for."""
+"""The services `maillage up` can run, by name, imported only when asked for (the list: services.shared.registry)."""
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-SERVICE_CLASSES: dict[str, str] = {
-    "directory": "services.directory.service:DirectoryService",
-    "messaging": "services.messaging.service:MessagingService",
-}
+from services.shared.registry import built_services
+
+SERVICE_CLASSES: dict[str, str] = built_services()
 
 
 def available() -> list[str]:

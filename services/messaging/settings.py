@@ -1,71 +1,70 @@
-"""Settings of the messaging service, read once from the environment when the service starts."""
+"""Settings of the messaging service, read once from the environment when the service starts.
+
+The platform's settings (``services.shared.settings.Settings``) hold what every service shares, the platform
+address included; this class adds what only messaging reads (docs/messaging.md, docs/operations.md).
+"""
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, Field, model_validator
 
 from services.messaging.domain.limits import MIB, Limits
-from services.shared.settings import PLATFORM_ADDRESS, Settings, SettingsError
+from services.shared.settings import PLATFORM_ADDRESS, EnvironmentSettings, Settings, SettingsError, variable
+
+MAX_ATTACHMENTS_MB = 20  # what the HTTP entrypoint admits (domain.limits.HTTP_MAX_BODY)
 
 
-@dataclass(frozen=True)
-class MessagingSettings:
-    platform_address: str = PLATFORM_ADDRESS  # the APP mailbox notices and welcome kits come from
-    operator_cert: Path | None = None
-    operator_key: Path | None = None
-    operator_chain: Path | None = None
-    operator_key_password: str | None = None
-    trust_anchors: Path | None = None  # CA bundle client signatures must chain to (else integrity only)
-    directory_timeout_seconds: float = 2.0
-    directory_cache_seconds: float = 30.0
+def _within_http_limit(megabytes: float) -> float:
+    if megabytes > MAX_ATTACHMENTS_MB:
+        raise ValueError(f"cannot exceed {MAX_ATTACHMENTS_MB} (the HTTP body limit)")
+    return megabytes
+
+
+PositiveSeconds = Annotated[float, Field(gt=0)]
+
+
+class MessagingSettings(EnvironmentSettings):
+    # the APP mailbox notices and welcome kits come from: the platform's setting, handed in by
+    # read_messaging_settings (MAILLAGE_MESSAGING_PLATFORM_ADDRESS is read once, by Settings)
+    platform_address: str = PLATFORM_ADDRESS
+    operator_cert: Path | None = variable("MAILLAGE_MESSAGING_OPERATOR_CERT", None)
+    operator_key: Path | None = variable("MAILLAGE_MESSAGING_OPERATOR_KEY", None)
+    operator_chain: Path | None = variable("MAILLAGE_MESSAGING_OPERATOR_CHAIN", None)
+    operator_key_password: str | None = variable("MAILLAGE_MESSAGING_OPERATOR_KEY_PASSWORD", None, repr=False)
+    # CA bundle client signatures must chain to (else integrity only)
+    trust_anchors: Path | None = variable("MAILLAGE_MESSAGING_TRUST_ANCHORS", None)
+    directory_timeout_seconds: PositiveSeconds = variable("MAILLAGE_MESSAGING_DIRECTORY_TIMEOUT_SECONDS", 2.0)
+    directory_cache_seconds: PositiveSeconds = variable("MAILLAGE_MESSAGING_DIRECTORY_CACHE_SECONDS", 30.0)
+    max_attachments_mb: Annotated[float, Field(gt=0), AfterValidator(_within_http_limit)] = variable(
+        "MAILLAGE_MESSAGING_MAX_ATTACHMENTS_MB", MAX_ATTACHMENTS_MB)
+    # fixed, not read from the environment (no alias)
     directory_negative_cache_seconds: float = 5.0
     retention_days: int = 30  # how long a deleted message can be restored
     idempotency_hours: int = 24
-    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _operator_pair(self) -> Self:
+        if (self.operator_cert is None) != (self.operator_key is None):
+            raise SettingsError("Set both MAILLAGE_MESSAGING_OPERATOR_CERT and MAILLAGE_MESSAGING_OPERATOR_KEY, "
+                                "or neither.")
+        return self
 
     @property
     def platform_domain(self) -> str:
         return self.platform_address.rpartition("@")[2]
 
-
-def _path(env: Mapping[str, str], name: str) -> Path | None:
-    value = env.get(name)
-    return Path(value) if value else None
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}.") from None
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, not {raw}.")
-    return value
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits(max_attachments_bytes=int(self.max_attachments_mb * MIB))
 
 
 def read_messaging_settings(platform: Settings, env: Mapping[str, str] | None = None) -> MessagingSettings:
-    env = os.environ if env is None else env
-    cert, key = _path(env, "MAILLAGE_MESSAGING_OPERATOR_CERT"), _path(env, "MAILLAGE_MESSAGING_OPERATOR_KEY")
-    if (cert is None) != (key is None):
-        raise SettingsError("Set both MAILLAGE_MESSAGING_OPERATOR_CERT and MAILLAGE_MESSAGING_OPERATOR_KEY, "
-                            "or neither.")
-    if platform.production and cert is None:
+    settings = MessagingSettings.read(env, platform_address=platform.platform_address)
+    if platform.production and settings.operator_cert is None:
         raise SettingsError("MAILLAGE_MESSAGING_OPERATOR_CERT and _KEY must name the operator's signing "
                             "certificate and key when MAILLAGE_ENV=production.")
-    attachments = int(_number(env, "MAILLAGE_MESSAGING_MAX_ATTACHMENTS_MB", 20) * MIB)
-    if attachments > 20 * MIB:
-        raise SettingsError("MAILLAGE_MESSAGING_MAX_ATTACHMENTS_MB cannot exceed 20 (the HTTP body limit).")
-    return MessagingSettings(
-        platform_address=env.get("MAILLAGE_MESSAGING_PLATFORM_ADDRESS", platform.platform_address).strip().lower(),
-        operator_cert=cert, operator_key=key, operator_chain=_path(env, "MAILLAGE_MESSAGING_OPERATOR_CHAIN"),
-        operator_key_password=env.get("MAILLAGE_MESSAGING_OPERATOR_KEY_PASSWORD") or None,
-        trust_anchors=_path(env, "MAILLAGE_MESSAGING_TRUST_ANCHORS"),
-        directory_timeout_seconds=_number(env, "MAILLAGE_MESSAGING_DIRECTORY_TIMEOUT_SECONDS", 2.0),
-        directory_cache_seconds=_number(env, "MAILLAGE_MESSAGING_DIRECTORY_CACHE_SECONDS", 30.0),
-        limits=Limits(max_attachments_bytes=attachments),
-    )
+    return settings

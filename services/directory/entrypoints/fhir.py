@@ -14,8 +14,8 @@ from services.directory.adapters.fhir_params import is_lenient, parse_search
 from services.directory.adapters.fhir_resources import resource_of
 from services.directory.domain.search import Resource
 from services.directory.handlers import search as handlers
+from services.directory.settings import read_directory_settings
 from services.shared.fhir.negotiation import check_accept, read_options
-from services.shared.nameko_ext.config import settings_of
 from services.shared.web import fhir_json, http, public_base_url
 from services.shared.web.responses import UnsupportedMediaType
 
@@ -29,7 +29,7 @@ class SearchBudget(DependencyProvider):
     """The time one search may take (``MAILLAGE_SEARCH_TIMEOUT_MS``), in seconds, read once at start."""
 
     def setup(self) -> None:
-        self.seconds = settings_of(self.container).search_timeout_ms / 1000
+        self.seconds = read_directory_settings().search_timeout_ms / 1000
 
     def get_dependency(self, worker_ctx: Any) -> float:
         return self.seconds
