@@ -7,20 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import eventlet
 from cryptography import x509
-from nameko.exceptions import RemoteError, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 
-from services.messaging.adapters.directory import RpcDirectory, TtlCache
 from services.messaging.adapters.operator import Operator, dev_operator, load_operator
-from services.messaging.domain.errors import DirectoryUnavailable
 from services.messaging.handlers.group_commit import GroupCommit
 from services.messaging.handlers.submission import write_submissions
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings, read_messaging_settings
 from services.shared.nameko_ext.config import settings_of
+from services.shared.nameko_ext.directory import DirectoryProxy
 from services.shared.pki.certs import load_certificates
 from services.shared.pki.revocation import for_owner
 
@@ -29,39 +25,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class _TimedOut(Exception):
-    pass
+class Directory(DirectoryProxy):
+    """Workers get the shared directory client; timeout and cache lifetimes from the messaging settings."""
 
-
-class Directory(RpcProxy):
-    """Workers get a DirectoryPort: RPC calls bounded by a timeout, resolved mailboxes cached for all workers."""
-
-    def __init__(self) -> None:
-        super().__init__("directory")
-        self.cache: TtlCache | None = None
-        self.timeout = 2.0
-
-    def setup(self) -> None:
+    def configure(self) -> None:
         settings = read_messaging_settings(settings_of(self.container))
         self.timeout = settings.directory_timeout_seconds
-        self.cache = TtlCache(settings.directory_cache_seconds, settings.directory_negative_cache_seconds,
-                              revocations=for_owner(self.container, settings_of(self.container).pki_crl_files))
-
-    def get_dependency(self, worker_ctx: Any) -> RpcDirectory:
-        proxy = super().get_dependency(worker_ctx)
-        assert self.cache is not None, "nameko calls setup() first"
-        return RpcDirectory(lambda method, **kwargs: self._call(proxy, method, kwargs), self.cache)
-
-    def _call(self, proxy: Any, method: str, kwargs: dict[str, Any]) -> Any:
-        try:
-            with eventlet.Timeout(self.timeout, _TimedOut):
-                return getattr(proxy, method).call_async(**kwargs).result()
-        except _TimedOut:
-            raise DirectoryUnavailable(f"The directory did not answer within {self.timeout:g} s; retry.") from None
-        except UnknownService:
-            raise DirectoryUnavailable("The directory service is not running; retry later.") from None
-        except RemoteError as error:
-            raise DirectoryUnavailable(f"The directory failed to answer ({error.exc_type}); retry later.") from None
+        self.cache_seconds = settings.directory_cache_seconds
+        self.negative_cache_seconds = settings.directory_negative_cache_seconds
 
 
 class CommitHandle:

@@ -59,7 +59,3 @@ class IdempotencyKeyReused(Unprocessable):
 
 class RecipientNotReady(Unavailable):
     """A platform notice cannot be encrypted for its recipient yet (no usable certificate): retry later."""
-
-
-class DirectoryUnavailable(Unavailable):
-    """The directory did not answer in time."""

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from cryptography import x509
+from services.shared.clients.directory import Mailbox as Mailbox  # the directory's answer, parsed by its client
 
 
 class Priority(StrEnum):
@@ -39,27 +39,6 @@ class Folder(StrEnum):
 class RecipientKind(StrEnum):
     TO = "to"
     CC = "cc"
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    """A secure-messaging mailbox as resolved in the directory."""
-
-    address: str
-    type: str  # PER, CAB, ORG, APP
-    active: bool
-    owners: frozenset[str] = frozenset()  # RPPS numbers
-    organisation_finess: str | None = None
-    certificate: x509.Certificate | None = None
-    # when the certificate passed the encryption checks: its validity window; None if unusable
-    certificate_window: tuple[datetime, datetime] | None = None
-
-    def owned_by(self, rpps: str | None) -> bool:
-        return rpps is not None and rpps in self.owners
-
-    def can_encrypt_at(self, now: datetime) -> bool:
-        window = self.certificate_window
-        return self.certificate is not None and window is not None and window[0] <= now <= window[1]
 
 
 @dataclass(frozen=True)

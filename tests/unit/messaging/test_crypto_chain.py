@@ -258,7 +258,7 @@ def test_each_container_hears_its_own_directory_revocations_over_the_process_crl
 
 
 def test_the_directory_cache_tells_the_process_revocations(igc: dict[str, Identity]) -> None:
-    from services.messaging.adapters.directory import TtlCache
+    from services.shared.clients.directory import TtlCache
 
     revocations = Revocations()
     cache = TtlCache(30, 5, revocations=revocations)

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 
-from services.messaging.adapters.directory import parse_mailbox
 from services.messaging.adapters.memory_directory import InMemoryDirectory
 from services.messaging.adapters.operator import Operator, dev_operator
 from services.messaging.adapters.tables import BUS_TABLES, entries, messages
@@ -20,6 +19,7 @@ from services.messaging.handlers.submission import Submission, submit
 from services.messaging.platform import Platform
 from services.messaging.settings import MessagingSettings
 from services.shared.bus.envelope import CloudEvent
+from services.shared.clients.directory import parse_mailbox
 from services.shared.contracts import contract_for
 from services.shared.db import UnitOfWork, make_engine
 from services.shared.db.migrations import upgrade
