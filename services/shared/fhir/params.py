@@ -237,6 +237,10 @@ def _result_param(query: Query, spec: SearchSpec, key: str, raw: str) -> Query:
         if raw not in ("none", "estimate", "accurate"):
             raise Invalid("'_total' must be none, estimate or accurate.", expression=key)
         return replace(query, paging=replace(paging, total=raw != "none"))
+    if key == "_totalMethod":  # Aidbox's spelling, which fhirpy's count() sends: count, estimate or none
+        if raw not in ("none", "estimate", "count"):
+            raise Invalid("'_totalMethod' must be none, estimate or count.", expression=key)
+        return replace(query, paging=replace(paging, total=raw != "none"))
     if key == "_include":
         return _include(query, spec, key, raw)
     if key == "_sort":

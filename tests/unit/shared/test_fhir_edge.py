@@ -59,6 +59,7 @@ def test_result_parameters_shape_the_query() -> None:
     assert (query.paging.count, query.paging.offset, query.paging.total) == (50, 40, False)
     assert query.sort == (SortKey("name", True), SortKey("_id"))
     assert query.elements == ("name", "telecom") and query.include == ("Thing:owner",) and query.pretty
+    assert not parse("_totalMethod=none").paging.total and parse("_total=none&_totalMethod=count").paging.total
     counted = parse("name=a&_summary=count&_count=10")
     assert counted.summary_count and (counted.paging.count, counted.paging.total) == (0, True)
 
