@@ -82,7 +82,8 @@ def result_parameters(resource: Resource) -> str:
     return (f"Result parameters: _count (at most {LIMITS.max_count}; 0 for the total only), _offset (up to "
             f"{LIMITS.max_offset}), _sort ({sorts}; -name descending), _summary=count, _elements, "
             "_total=none|estimate|accurate (or _totalMethod=none|estimate|count), _format=json, _pretty. "
-            "POST [type]/_search takes the same parameters form-encoded. Prefer: handling=lenient ignores unknown or malformed parameters.")
+            "POST [type]/_search takes the same parameters form-encoded. Prefer: handling=lenient ignores unknown "
+            "or malformed parameters.")
 
 
 def parse_search(resource: Resource, args: Iterable[tuple[str, str]], *, lenient: bool = False) -> Search:

@@ -81,8 +81,9 @@ def test_the_result_parameters_the_statement_names_work(directory: Directory) ->
                 for order in (sort, f"-{sort}"):
                     answer = client.get(f"/fhir/{name}", params={"_sort": order, "_count": 3})
                     assert answer.status_code == 200, (name, order, answer.text)
-            for params in ({"_summary": "count"}, {"_elements": "id"}, {"_total": "accurate"}, {"_totalMethod": "count"},
-                           {"_count": 0}, {"_offset": 1, "_count": 1}, {"_format": "json"}, {"_pretty": "true"}):
+            for params in ({"_summary": "count"}, {"_elements": "id"}, {"_total": "accurate"},
+                           {"_totalMethod": "count"}, {"_count": 0}, {"_offset": 1, "_count": 1}, {"_format": "json"},
+                           {"_pretty": "true"}):
                 assert client.get(f"/fhir/{name}", params=params).status_code == 200, (name, params)
             posted = client.post(f"/fhir/{name}/_search", data={"_count": "2"})
             assert posted.status_code == 200 and posted.json()["type"] == "searchset"
