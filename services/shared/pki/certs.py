@@ -23,7 +23,7 @@ MIN_RSA_BITS = 2048
 # mail). IGC-Santé's S/MIME, signature and confidentiality profiles are e-mail protection ones;
 # add an OID here if an authority marks them otherwise.
 MESSAGING_PURPOSES = frozenset({ExtendedKeyUsageOID.EMAIL_PROTECTION})
-_USAGE_NAMES = (
+KEY_USAGE_NAMES = (
     "digital_signature",
     "content_commitment",
     "key_encipherment",
@@ -94,7 +94,7 @@ def key_usage_names(cert: x509.Certificate) -> frozenset[str] | None:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         return None
-    return frozenset(name for name in _USAGE_NAMES if getattr(usage, name))
+    return frozenset(name for name in KEY_USAGE_NAMES if getattr(usage, name))
 
 
 def extended_key_usage(cert: x509.Certificate) -> frozenset[x509.ObjectIdentifier] | None:

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.shared.files import private_directory, write_private
+from services.shared.pki.certs import KEY_USAGE_NAMES
 
 
 @dataclass(frozen=True)
@@ -39,20 +40,8 @@ def dev_signing_identity(folder: Path, address: str, *, stem: str, ca_name: str,
 
 def usage_flags(**enabled: bool) -> x509.KeyUsage:
     """A KeyUsage with only the named flags set, e.g. ``usage_flags(digital_signature=True)``."""
-    flags = dict.fromkeys(
-        (
-            "digital_signature",
-            "content_commitment",
-            "key_encipherment",
-            "data_encipherment",
-            "key_agreement",
-            "key_cert_sign",
-            "crl_sign",
-            "encipher_only",
-            "decipher_only",
-        ),
-        False,
-    )
+    # KeyUsage also takes the two flags that only qualify key_agreement
+    flags = dict.fromkeys((*KEY_USAGE_NAMES, "encipher_only", "decipher_only"), False)
     flags.update(enabled)
     return x509.KeyUsage(**flags)
 
