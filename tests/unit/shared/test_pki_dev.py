@@ -37,7 +37,7 @@ def test_the_identity_is_fit_to_sign_secure_mail_under_its_ca(tmp_path: Path) ->
         x509.RFC822Name) == [ADDRESS]
     assert ExtendedKeyUsageOID.EMAIL_PROTECTION in cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     now = datetime.now(UTC)
-    check_certificate(cert, now, usage="sign")
+    check_certificate(cert, now, usage="signature")
     check_signer_trusted(cert, [], [ca], now)  # its path to the CA validates
 
 
