@@ -214,6 +214,7 @@ class BrokerProxy:
         self.port = self.listener.getsockname()[1]
         self.accepted = 0
         self.sockets: list[socket.socket] = []
+        self.pipes: list[eventlet.greenthread.GreenThread] = []
         self.thread = eventlet.spawn(self._accept)
 
     def _accept(self) -> None:
@@ -222,8 +223,7 @@ class BrokerProxy:
             self.accepted += 1
             upstream = socket.create_connection(("127.0.0.1", 5672))
             self.sockets += [client, upstream]
-            eventlet.spawn(self._pipe, client, upstream)
-            eventlet.spawn(self._pipe, upstream, client)
+            self.pipes += [eventlet.spawn(self._pipe, client, upstream), eventlet.spawn(self._pipe, upstream, client)]
 
     @staticmethod
     def _pipe(source: socket.socket, target: socket.socket) -> None:
@@ -239,6 +239,8 @@ class BrokerProxy:
 
     def stop(self) -> None:
         self.thread.kill()
+        for pipe in self.pipes:  # before their sockets close: a green thread must not wait on a closed descriptor
+            pipe.kill()
         self.listener.close()
         for sock in self.sockets:
             with contextlib.suppress(OSError):
