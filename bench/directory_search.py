@@ -39,7 +39,7 @@ import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from contextlib import ExitStack, suppress  # noqa: E402
-from datetime import datetime  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import quote  # noqa: E402
@@ -368,7 +368,7 @@ def overlaps(lines: list[dict[str, Any]], results: dict[tuple[str, str], dict[st
 
 
 def _clock(moment: float) -> str:
-    return datetime.fromtimestamp(moment).strftime("%H:%M:%S.%f")[:-3]
+    return datetime.fromtimestamp(moment, UTC).astimezone().strftime("%H:%M:%S.%f")[:-3]  # local time
 
 
 def worker_counts(args: Any) -> list[int]:

@@ -50,14 +50,14 @@ def known_addresses(connection: sa.Connection, addresses: Iterable[str]) -> dict
     if not wanted:
         return {}
     boxes = {address: bool(active) for address, active in connection.execute(
-        sa.select(mailbox.c.address, mailbox.c.active).where(mailbox.c.address.in_(wanted))).tuples()}
+        sa.select(mailbox.c.address, mailbox.c.active).where(mailbox.c.address.in_(wanted)))}
     owners: dict[str, set[str]] = {}
     for address, owner in connection.execute(sa.select(mailbox_owner.c.address, mailbox_owner.c.owner_idnps).where(
-            mailbox_owner.c.address.in_(wanted), mailbox_owner.c.active)).tuples():
+            mailbox_owner.c.address.in_(wanted), mailbox_owner.c.active)):
         owners.setdefault(address, set()).add(owner)
     enrolled: dict[str, set[str]] = {}
     for address, idnps in connection.execute(sa.select(enrolment.c.mailbox, enrolment.c.idnps).where(
-            enrolment.c.mailbox.in_(wanted))).tuples():
+            enrolment.c.mailbox.in_(wanted))):
         enrolled.setdefault(address, set()).add(idnps)
     return {address: KnownAddress(boxes.get(address, False),
                                   frozenset(owners.get(address, ())), frozenset(enrolled.get(address, ())))

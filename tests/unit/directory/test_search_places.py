@@ -48,6 +48,6 @@ def test_sqlite_reads_the_pairs_in_table_order_and_finds_the_same_ones(world: Wo
             statement = places.pairs_statement(connection, table)
             plan = " ".join(row[-1] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}"))
             assert f"SCAN {table.name}" in plan and "INDEX" not in plan, plan
-            portable = set(connection.execute(places._PAIRS[table.name]).tuples())
-            assert set(connection.execute(statement).tuples()) == portable
+            portable = set(connection.execute(places._PAIRS[table.name]))
+            assert set(connection.execute(statement)) == portable
             assert portable or table is organisation  # the seeded activities have places
