@@ -41,15 +41,22 @@ def private_directory(path: Path | str, *, tighten: bool = False) -> Path:
 
 def private_file(path: Path | str) -> Path:
     """Make sure ``path`` exists as a 0600 file (created empty if missing; an existing one keeps its
-    content and loses any group or other permission)."""
+    content and loses any group or other permission).
+
+    An existing file is never opened here, only chmod'ed by path: closing any descriptor of a file
+    drops every POSIX lock the process holds on it, and SQLite's locks are such locks (opening and
+    closing a database file beside a live connection is SQLite's documented corruption hazard).
+    """
     path = Path(path)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
     try:
-        mode = stat.S_IMODE(os.fstat(descriptor).st_mode)
-        if mode & 0o077:
-            os.fchmod(descriptor, mode & PRIVATE_FILE)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+    except FileExistsError:
+        _tighten(path, PRIVATE_FILE)
+        return path
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE)  # os.open's mode is filtered by the umask
     finally:
-        os.close(descriptor)
+        os.close(descriptor)  # a new, empty file: nobody holds a lock on it yet
     return path
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from services.shared.auth import DevIssuer
 from services.shared.db.engine import drop_database, make_engine
 from services.shared.db.migrations import upgrade
 from services.shared.db.uow import UnitOfWork
-from services.shared.files import private_directory, private_file, write_private
+from services.shared.files import private_directory, private_file, private_sqlite, write_private
 
 
 @pytest.fixture(autouse=True)
@@ -136,3 +138,26 @@ def test_private_files_keep_their_content_and_lose_group_and_other_permissions(t
     assert (loose.read_bytes(), stat.S_IMODE(loose.stat().st_mode)) == (b"kept", 0o600)
     written = write_private(tmp_path / "new.pem", b"certificate")
     assert (written.read_bytes(), stat.S_IMODE(written.stat().st_mode)) == (b"certificate", 0o600)
+
+
+def test_making_a_database_private_keeps_the_locks_the_process_holds_on_it(tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops the process's POSIX locks on it, SQLite's included: the
+    modes are set by path, so a live connection's write lock still holds another process out."""
+    database = tmp_path / "locked.db"
+    holder = sqlite3.connect(database, timeout=0, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    try:
+        private_sqlite(database)
+        other = subprocess.run(
+            [sys.executable, "-c",
+             "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+             "try:\n    c.execute('BEGIN IMMEDIATE')\nexcept sqlite3.OperationalError as e:\n    print(e)",
+             str(database)],
+            capture_output=True, text=True, check=True, timeout=30,
+        )
+        assert other.stdout.strip() == "database is locked"
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
