@@ -2,20 +2,22 @@
 
 Each service declares its FHIR interactions in a module of its own, ``services/<name>/adapters/fhir_capability.py``
 (``INTERACTIONS``: a tuple of ``FhirInteraction``), importable without running the service: its routes
-use the same objects. ``/fhir/metadata`` lists every declared interaction of every service, whichever
-process answers: the modules are found by name (shared imports no service module by itself).
+use the same objects. ``/fhir/metadata`` lists every declared interaction of every built service of the
+registry (``services.shared.registry``), whichever process answers: the modules are imported by name, so
+shared code names no service module.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
 import importlib.util
-import pkgutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
+
+from services.shared import registry
 
 RESOURCE_INTERACTIONS = (
     "read", "vread", "update", "patch", "delete",
@@ -26,7 +28,6 @@ SEARCH_PARAM_TYPES = (
     "number", "date", "string", "token", "reference", "composite", "quantity", "uri", "special",
 )
 DECLARATIONS = "adapters.fhir_capability"  # the module, in each service's package, declaring INTERACTIONS
-_NOT_SERVICES = frozenset({"shared", "cli"})
 _SECURITY_SYSTEM = "http://terminology.hl7.org/CodeSystem/restful-security-service"
 _PACKAGE = "maillage"
 
@@ -65,24 +66,20 @@ class Declared(Protocol):
     def fhir(self) -> FhirInteraction | None: ...
 
 
-def service_packages() -> list[str]:
-    """The service packages under ``services`` (found on disk, not imported)."""
-    import services
-
-    return sorted(f"services.{info.name}" for info in pkgutil.iter_modules(services.__path__)
-                  if info.ispkg and info.name not in _NOT_SERVICES)
+def declaration_module(service: str) -> str:
+    return f"services.{service}.{DECLARATIONS}"
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> tuple[FhirInteraction, ...]:
-    """Every interaction the services declare, loaded by module name from each service package that has
-    a declarations module; a service not built yet declares nothing."""
+    """Every interaction the built services declare, loaded by module name; a service without FHIR
+    routes has no declarations module."""
     found: list[FhirInteraction] = []
-    for package in service_packages():
-        name = f"{package}.{DECLARATIONS}"
-        if importlib.util.find_spec(f"{package}.adapters") is None or importlib.util.find_spec(name) is None:
+    for service in registry.built_services():
+        name = declaration_module(service)
+        if importlib.util.find_spec(f"services.{service}.adapters") is None or importlib.util.find_spec(name) is None:
             continue
-        found += getattr(importlib.import_module(name), "INTERACTIONS", ())
+        found += importlib.import_module(name).INTERACTIONS
     return tuple(found)
 
 
