@@ -84,7 +84,8 @@ def _seal(command: SubmitMessage, message_id: str, now: datetime, certs: list[x5
         if isinstance(content, SignedByClient):
             trusted = list(platform.trusted) if platform.trusted is not None else None
             return Mode.CLIENT_SIGNED, encrypt_client_signed(content.smime, command.sender, certs, trusted,
-                                                             platform.revocations), []
+                                                             platform.revocations,
+                                                             patient_ins=command.patient_ins), []
         assert isinstance(content, EncryptedByClient)
         der, missed = route_end_to_end(content.smime, recipients)
         return Mode.END_TO_END, der, missed

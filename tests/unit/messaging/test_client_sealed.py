@@ -5,11 +5,14 @@ import pytest
 
 from services.messaging.crypto.mime import MessageContent, build_message, parse_message
 from services.messaging.domain.commands import EncryptedByClient, SignedByClient
+from services.messaging.domain.errors import ExchangeObjection
 from services.shared.errors import Unprocessable
 from services.shared.pki.cms import decrypt, encrypt, open_sealed, seal, sign
 from services.shared.pki.errors import BadSignature, MalformedMessage
 from tests.unit.messaging.world import ALICE, BOB, CAROL, World
 
+INS = "180012B00100188"  # a Corsican NIR (2B) with its key
+OTHER_INS = "285037512345688"
 MIME = build_message(MessageContent(subject="Avis", text="Bonjour\n", headers={"From": ALICE, "To": BOB}))
 
 
@@ -58,3 +61,31 @@ def test_an_ec_recipient_is_recognised_in_an_end_to_end_envelope(world: World) -
     sealed = encrypt(sign(MIME, world.pki["alice"].cert, world.pki["alice"].key), [world.pki["carol"].cert])
     body = world.submit(to=(CAROL,), content=EncryptedByClient(sealed)).body
     assert body["recipients"][0]["status"] == "delivered"
+
+
+def _signed_about(world: World, *patients: str) -> bytes:
+    headers = {"From": ALICE, "To": BOB}
+    mime = build_message(MessageContent(subject="Avis", text="Bonjour\n", headers=headers))
+    head, _, body = mime.partition(b"\r\n\r\n")
+    named = b"".join(b"X-MSS-INS: " + ins.encode() + b"\r\n" for ins in patients)
+    return sign(head + b"\r\n" + named.rstrip(b"\r\n") + b"\r\n\r\n" + body,
+                world.pki["alice"].cert, world.pki["alice"].key)
+
+
+def test_a_client_signed_message_about_a_patient_must_name_that_patient_for_routing(world: World) -> None:
+    """Else the patient's objection, checked on patient_ins, would not be checked for the patient it is about."""
+    with pytest.raises(Unprocessable) as unnamed:
+        world.submit(content=SignedByClient(_signed_about(world, INS)))
+    with pytest.raises(Unprocessable) as other:
+        world.submit(content=SignedByClient(_signed_about(world, INS)), patient_ins=OTHER_INS)
+    with pytest.raises(Unprocessable) as two:
+        world.submit(content=SignedByClient(_signed_about(world, INS, OTHER_INS)), patient_ins=INS)
+
+    assert unnamed.value.expression == other.value.expression == two.value.expression == "patient_ins"
+    assert world.submit(content=SignedByClient(_signed_about(world, INS)), patient_ins=INS).body["id"]
+
+
+def test_the_objection_of_the_patient_a_client_signed_message_names_stops_it(world: World) -> None:
+    world.directory.object(INS)
+    with pytest.raises(ExchangeObjection):
+        world.submit(content=SignedByClient(_signed_about(world, INS)), patient_ins=INS)
