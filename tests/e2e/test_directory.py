@@ -57,12 +57,12 @@ def test_metadata_lists_exactly_what_the_platform_serves(platform: Platform) -> 
     assert declared == {
         "Practitioner": (["read", "search-type"], sorted([
             "identifier", "family", "given", "name", "active", "mailbox-mss", "qualification-code",
-            "address-postalcode"])),
+            "address-postalcode", "_id", "_lastUpdated"])),
         "PractitionerRole": (["read", "search-type"], sorted([
             "practitioner", "organization", "role", "specialty", "address-postalcode", "address-city",
-            "mailbox-mss"])),
+            "mailbox-mss", "_id", "_lastUpdated"])),
         "Organization": (["read", "search-type"], sorted([
-            "identifier", "name", "type", "address-postalcode", "address-city", "partof"])),
+            "identifier", "name", "type", "address-postalcode", "address-city", "partof", "_id", "_lastUpdated"])),
         "Communication": (["create"], []),
     }
     ready = httpx.get(f"{platform.base}/readyz", timeout=10)

@@ -16,6 +16,7 @@ from nameko.runners import ServiceRunner
 
 from services.shared.auth import DevIssuer
 from services.shared.errors import Forbidden
+from services.shared.fhir import capability as fhir_capability
 from services.shared.readiness import unregister_check
 from services.shared.settings import Settings
 from services.shared.web import (
@@ -200,7 +201,14 @@ def test_unexpected_errors_are_500_without_a_stack_trace(client, caplog):
     assert logged[0].args[0] in response.json()["issue"][0]["diagnostics"]  # under the same error id
 
 
-def test_metadata_lists_exactly_the_registered_interactions(client):
+@pytest.fixture
+def only_these_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The statement lists the registered routes and every built service's declarations; these tests run test
+    services only, so the declarations are left out (tests/unit/shared/test_fhir_edge.py checks them)."""
+    monkeypatch.setattr(fhir_capability, "catalogue", lambda: ())
+
+
+def test_metadata_lists_exactly_the_registered_interactions(client, only_these_routes):
     statement = client.get("/fhir/metadata").json()
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["rest"][0]["resource"] == [{
@@ -250,7 +258,7 @@ def test_metrics_count_requests_by_route_template(client):
     assert latency_count in text
 
 
-def test_containers_share_the_listener_until_the_last_one_stops(tmp_path):
+def test_containers_share_the_listener_until_the_last_one_stops(tmp_path, only_these_routes):
     runner, base = start_runner(tmp_path)
     port = int(base.rsplit(":", 1)[1])
     token = DevIssuer(tmp_path).mint(service="t")
