@@ -59,8 +59,8 @@ def mailbox_query(address: str, args: Any) -> MailboxQuery:
 
 
 def entry_action(address: str, message_id: str, args: Any, author: Author) -> EntryAction:
-    checked = message_id_or_none(message_id, "id")
+    checked = message_id_or_none(message_id, "message_id")
     if checked is None:
-        raise Invalid("The message id is missing.", expression="id")
+        raise Invalid("The message id is missing.", expression="message_id")
     return EntryAction(mailbox=check_mailbox_address(address, field="address"), message_id=checked, author=author,
                        folder=_folder(args, None))

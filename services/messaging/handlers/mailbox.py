@@ -85,7 +85,7 @@ def restore(action: EntryAction, *, uow: UnitOfWork, directory: DirectoryPort, p
         if entry.deleted_at is not None:
             if clock() - entry.deleted_at > retention:
                 raise Conflict(f"This message was deleted more than {retention.days} days ago and can no longer "
-                               "be restored.", expression="id")
+                               "be restored.", expression="message_id")
             mailboxes.set_deleted(uow.connection, entry.seq, None)
             _audit(uow, action, "message.restore", clock)
         uow.commit()
@@ -96,7 +96,7 @@ def _entry(uow: UnitOfWork, action: EntryAction, *, with_content: bool = False) 
     entry = mailboxes.find_entry(uow.connection, action.mailbox, action.message_id, action.folder,
                                  with_content=with_content)
     if entry is None:
-        raise NotFound("This mailbox holds no message with this id.", expression="id")
+        raise NotFound("This mailbox holds no message with this id.", expression="message_id")
     return entry
 
 

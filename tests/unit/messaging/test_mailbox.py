@@ -70,9 +70,10 @@ def test_only_owners_reach_a_mailbox_and_unknown_ones_are_not_found(world: World
                              clock=world.clock)
     with pytest.raises(NotFound):
         mailbox.list_messages(MailboxQuery(UNKNOWN), carol, uow=world.uow(), directory=world.directory)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as unknown:
         mailbox.read_message(action(world, "00000000-0000-4000-8000-000000000000"), uow=world.uow(),
                              directory=world.directory, clock=world.clock)
+    assert unknown.value.expression == "message_id"  # the path parameter's name in the OpenAPI document
 
 
 def test_every_owner_of_an_organisational_mailbox_reads_it(world: World) -> None:
@@ -103,9 +104,10 @@ def test_a_message_deleted_over_thirty_days_ago_cannot_be_restored(world: World)
     [message_id] = deliver(world, 1)
     mailbox.delete(action(world, message_id), uow=world.uow(), directory=world.directory, clock=world.clock)
     world.clock.advance(days=31)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as late:
         mailbox.restore(action(world, message_id), uow=world.uow(), directory=world.directory,
                         platform=world.platform, clock=world.clock)
+    assert late.value.expression == "message_id"
 
 
 def test_reads_and_writes_are_audited_in_an_unbroken_chain(world: World) -> None:
