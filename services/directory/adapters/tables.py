@@ -166,7 +166,7 @@ enrolment = sa.Table(
     sa.Column("enrolled_by", sa.Text(), nullable=False),  # the token's subject
     # True while the account kit waits for a certificate of the mailbox (migration 0005)
     sa.Column("kit_held", sa.Boolean(), nullable=False, server_default=sa.false()),
-    sa.Index("ix_enrolment_mailbox", "mailbox"),
+    sa.Index("uq_enrolment_mailbox", "mailbox", unique=True),  # migration 0006
 )
 
 patient_objection = sa.Table(

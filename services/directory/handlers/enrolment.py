@@ -47,9 +47,10 @@ def enrol(form: Enrol, *, uow: UnitOfWork, actor: Principal, clock: Clock, polic
     with uow:
         try:
             accepted = _write(uow, form, idnps, actor.subject, now, certificate, policy)
-        except sa.exc.IntegrityError:
-            raise Conflict("Another enrolment for this RPPS number or mailbox was made at the same moment.",
-                           expression="rpps") from None
+        except sa.exc.IntegrityError as clash:
+            field = "mailbox" if "mailbox" in str(clash.orig) else "rpps"  # the unique index that refused it
+            raise Conflict(f"Another enrolment for this {'mailbox address' if field == 'mailbox' else 'RPPS number'}"
+                           " was made at the same moment.", expression=field) from None
         uow.commit()
     log.info("enrolment accepted", enrolment_id=accepted.id, with_certificate=bool(certificate),
              kit_held=accepted.kit_held)

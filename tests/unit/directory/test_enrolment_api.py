@@ -18,7 +18,7 @@ from services.directory.handlers.enrolment import enrol, enrolment_of
 from services.directory.importer import import_extract
 from services.shared.auth import Principal
 from services.shared.bus.schemas import validate_event_body
-from services.shared.errors import Forbidden, Invalid
+from services.shared.errors import Conflict, Forbidden, Invalid
 from tests.support.pki import make_ca, make_identity
 from tests.unit.directory.directory_world import (
     ADMIN,
@@ -266,3 +266,18 @@ def test_a_certificate_of_another_mailbox_or_professional_releases_nothing(world
     assert world.events("enrolment.completed") == [] and kit_of(world, accepted.id)
     with world.engine.connect() as connection:
         assert not enrolment_store.kit_can_go(connection, accepted.mailbox, accepted.idnps, world.now)
+
+
+def test_two_enrolments_of_one_new_mailbox_at_the_same_moment_leave_one_owner(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second one's rule check ran before the first committed (read committed): the database refuses it."""
+    new = "nouvelle.adresse@maillage.mssante.fr"
+    run(world, mailbox=new)
+    monkeypatch.setattr(enrolment_store, "known_address", lambda *_args: None)  # it saw the address free
+
+    with pytest.raises(Conflict) as caught:
+        run(world, person=JEANNE, actor=professional(JEANNE), mailbox=new)
+
+    assert caught.value.status == 409 and caught.value.expression == "mailbox"
+    assert [r["rpps"] for r in rows(world, enrolment, enrolment.c.mailbox == new)] == [HELENE.rpps]
+    assert len(world.events("professional.enrolled")) == 1
