@@ -20,6 +20,11 @@ class DirectoryPort(Protocol):
         """Whether the patient objects to the exchange of their data between professionals."""
 
 
+class ProfessionalDirectory(DirectoryPort, Protocol):
+    def professional_mailboxes(self, identifier: str) -> tuple[str, ...] | None:
+        """The mailbox addresses of the professional with this RPPS or IDNPS; None when nobody holds it."""
+
+
 class OperatorPort(Protocol):
     """The platform's signing identity: attests the authenticated sender of what the platform builds."""
 

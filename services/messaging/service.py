@@ -11,7 +11,7 @@ from services.messaging.dependencies import Committer, Directory, PlatformIdenti
 from services.messaging.entrypoints.directory_events import CERTIFICATE_EVENTS, broadcast_handler
 from services.messaging.entrypoints.mailboxes import MailboxRoutes
 from services.messaging.entrypoints.submission import SubmissionRoutes
-from services.messaging.handlers import notices
+from services.messaging.handlers import notices, requests
 from services.messaging.handlers.housekeeping import sweep
 from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
 from services.shared.contracts import Envelope
@@ -22,7 +22,7 @@ from services.shared.contracts.directory_events import (
     EnrolmentCompleted,
     ProfessionalEnrolled,
 )
-from services.shared.contracts.messaging_events import MessageBounced, MessageRead
+from services.shared.contracts.messaging_events import MessageBounced, MessageRead, MessageRequested
 from services.shared.errors import Invalid
 from services.shared.logging import get_logger
 from services.shared.nameko_ext.database import Database
@@ -58,6 +58,11 @@ class MessagingService(SubmissionRoutes, MailboxRoutes):
     @event_handler(MessageRead)
     def send_read_receipt(self, event: Envelope[MessageRead]) -> None:
         self.db.handle_once(event, notices.send_read_receipt, **self._deps())
+
+    @event_handler(MessageRequested)
+    def send_requested_message(self, event: Envelope[MessageRequested]) -> None:
+        """A platform service asks for a secure message (services.shared.clients.messaging): sent once per key."""
+        self.db.handle_once(event, requests.send_requested, **self._deps())
 
     @event_handler(ProfessionalEnrolled, EnrolmentCompleted)
     def send_welcome_kit(self, event: Envelope[ProfessionalEnrolled | EnrolmentCompleted]) -> None:

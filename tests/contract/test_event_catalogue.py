@@ -17,6 +17,7 @@ from services.shared.bus.envelope import CloudEvent
 from services.shared.bus.schemas import validate_event_body
 from services.shared.contracts import contracts
 from services.shared.contracts.events import EventData, event_schema
+from services.shared.registry import service_names
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DIR = ROOT / "schemas" / "events"
@@ -45,7 +46,9 @@ def test_asyncapi_document_is_well_formed() -> None:
     assert document["asyncapi"].startswith("2.")
     services = set(registry.available())
     for name, channel in document["channels"].items():
-        assert channel["x-maillage-publisher"] in services, f"{name}: its publisher is not a service"
+        publishers = channel.get("x-maillage-publishers") or [channel["x-maillage-publisher"]]  # a command: several
+        assert set(publishers) <= set(service_names()), f"{name}: a publisher is not a platform service"
+        assert "x-maillage-publishers" in channel or channel["x-maillage-publisher"] in services, name
         ref = channel["subscribe"]["message"]["payload"]["$ref"]
         assert (ASYNCAPI.parent / ref).resolve() == (SCHEMA_DIR / f"{name}.json").resolve(), name
         for consumer in channel["x-maillage-consumers"]:

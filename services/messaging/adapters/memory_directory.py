@@ -10,6 +10,7 @@ class InMemoryDirectory:
     def __init__(self, mailboxes: Iterable[Mailbox] = (), objections: Iterable[str] = ()) -> None:
         self.mailboxes = {mailbox.address.lower(): mailbox for mailbox in mailboxes}
         self.objections = set(objections)
+        self.professionals: dict[str, tuple[str, ...]] = {}  # IDNPS -> mailbox addresses, set by hand
         self.lookups = 0  # how many addresses were asked for, to show what a cache saves
 
     def add(self, mailbox: Mailbox) -> None:
@@ -24,3 +25,6 @@ class InMemoryDirectory:
 
     def objects_to_exchange(self, ins: str) -> bool:
         return ins in self.objections
+
+    def professional_mailboxes(self, identifier: str) -> tuple[str, ...] | None:
+        return self.professionals.get(identifier if len(identifier) != 11 else "8" + identifier)

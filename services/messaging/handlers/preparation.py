@@ -33,10 +33,12 @@ class Prepared:
     notice: bool = False
 
 
-def prepare(command: SubmitMessage, *, directory: DirectoryPort, platform: Platform, clock: Clock) -> Prepared:
+def prepare(command: SubmitMessage, *, directory: DirectoryPort, platform: Platform, clock: Clock,
+            message_id: str | None = None) -> Prepared:
+    """``message_id``: one derived from what caused the message (a platform service's request), else a new one."""
     now = clock()
     sender, deliverable, bounces = _route(command, directory, platform, now)
-    message_id = str(uuid.uuid4())
+    message_id = message_id or str(uuid.uuid4())
     certs = _certificates(deliverable, sender, platform)
     mode, ciphertext, missed = _seal(command, message_id, now, certs, [box for _, box in deliverable], platform)
     bounces += [(recipient, BounceCode.NOT_ENCRYPTED_FOR_RECIPIENT)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import services.shared.contracts  # noqa: F401  (declares every event type)
 from services.shared.bus.topology import Subscription
-from services.shared.contracts.events import EventData, contracts
+from services.shared.contracts.events import ANY_PLATFORM_SERVICE, EventData, contracts, publishers_of
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,11 @@ class Channel:
 
     @property
     def publisher(self) -> str:
-        return self.contract.PUBLISHER
+        return self.contract.PUBLISHER  # ANY_PLATFORM_SERVICE for a command event
+
+    @property
+    def publishers(self) -> tuple[str, ...]:
+        return publishers_of(self.contract)
 
 
 def channels(subscriptions: Iterable[Subscription], *, publishers: set[str] | None = None) -> tuple[Channel, ...]:
@@ -34,5 +38,5 @@ def channels(subscriptions: Iterable[Subscription], *, publishers: set[str] | No
     return tuple(
         Channel(contract, tuple((s.service, s.handler) for s in subscriptions if contract.TYPE in s.event_types))
         for contract in contracts()
-        if publishers is None or contract.PUBLISHER in publishers
+        if publishers is None or contract.PUBLISHER in publishers or contract.PUBLISHER == ANY_PLATFORM_SERVICE
     )

@@ -146,7 +146,8 @@ class TtlCache:
 
 
 class DirectoryClient:
-    """What a worker asks the directory: mailboxes (cached), a patient's objection (never cached)."""
+    """What a worker asks the directory: mailboxes (cached), a professional's mailboxes and a patient's objection
+    (never cached)."""
 
     def __init__(self, call: Call, cache: TtlCache) -> None:
         self._call = call
@@ -175,6 +176,14 @@ class DirectoryClient:
         data = event.data
         return self._cache.forget(mailbox=data.mailbox, fingerprint_hex=data.fingerprint, owners=data.owners,
                                   revoked=isinstance(data, CertificateRevoked))
+
+    def professional_mailboxes(self, identifier: str) -> tuple[str, ...] | None:
+        """The mailbox addresses (lower case) of the professional with this RPPS or IDNPS; None when the directory
+        knows nobody by it. Not cached: resolve the addresses for their mailboxes."""
+        answer = self._call("lookup_professional", identifier=identifier)
+        if not isinstance(answer, Mapping):
+            return None
+        return tuple(dict.fromkeys(str(address).lower() for address in answer.get("mailboxes") or ()))
 
     def objects_to_exchange(self, ins: str) -> bool:
         """Whether the patient objects to the exchange of their data between professionals.

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from services.shared.contracts.events import ENVELOPE_SCHEMA, EventData, event_schema
+from services.shared.contracts.events import ANY_PLATFORM_SERVICE, ENVELOPE_SCHEMA, EventData, event_schema
 
 ASYNCAPI_DESCRIPTION = """\
 Every fact a Maillage service announces, as a CloudEvents 1.0 structured JSON message
@@ -15,7 +15,8 @@ Every fact a Maillage service announces, as a CloudEvents 1.0 structured JSON me
 routing key = event type. Each consuming handler owns a quorum queue `<service>.<handler>`
 with a delivery limit, delay queues `<queue>.retry.<delay>ms` and a dead-letter queue `<queue>.dlq`.
 Events nobody consumes yet are parked in `maillage.unrouted` (alternate exchange; kept 7 days, 100,000 at most).
-`x-maillage-publisher` names the only service allowed to publish a channel;
+`x-maillage-publisher` names the only service allowed to publish a channel (`x-maillage-publishers` lists
+them for a command event, which any platform service may publish to ask its consumer to do something);
 `x-maillage-consumers` lists the queues bound to it. Generated from services/shared/contracts and the
 services' @event_handler entrypoints by scripts/generate-contracts.py: do not edit.
 """
@@ -46,7 +47,8 @@ def asyncapi_text(channels: Iterable[Any]) -> str:
     for channel in channels:
         document["channels"][channel.event_type] = {
             "description": channel.contract.SUMMARY,
-            "x-maillage-publisher": channel.publisher,
+            **({"x-maillage-publishers": list(channel.publishers)} if channel.publisher == ANY_PLATFORM_SERVICE
+               else {"x-maillage-publisher": channel.publisher}),
             "x-maillage-consumers": [{"service": service, "handler": handler}
                                      for service, handler in channel.consumers],
             "subscribe": {"message": {

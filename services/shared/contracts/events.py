@@ -21,8 +21,12 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
 from services.shared.errors import Invalid
+from services.shared.registry import service_names
 
 SCHEMA_BASE = "https://schemas.maillage.fr/events/"
+# the PUBLISHER of a command event (``message.requested``: ask a service to do something): any service of the
+# platform's registry may publish it; its one consumer is the service that carries it out
+ANY_PLATFORM_SERVICE = "*"
 
 
 def _instant(timespec: str) -> Any:
@@ -82,6 +86,7 @@ class Example:
     time: str
     traceparent: str
     data: dict[str, Any] = field(default_factory=dict)
+    publisher: str | None = None  # the example's source, for a command event (any platform service publishes it)
 
 
 D = TypeVar("D", bound=EventData)
@@ -163,6 +168,20 @@ def source_of(service: str) -> str:
     return f"urn:maillage:service:{service}"
 
 
+def publishers_of(contract: type[EventData]) -> tuple[str, ...]:
+    """The services allowed to publish a contract: its PUBLISHER, or every platform service for a command."""
+    if contract.PUBLISHER == ANY_PLATFORM_SERVICE:
+        return service_names()
+    return (contract.PUBLISHER,)
+
+
+def service_of(source: str) -> str | None:
+    """The platform service an envelope's ``source`` names, None when it names none of the registry's."""
+    prefix = source_of("")
+    name = source[len(prefix):] if source.startswith(prefix) else None
+    return name if name in service_names() else None
+
+
 def data_schema(contract: type[EventData]) -> dict[str, Any]:
     """The JSON Schema of a contract's ``data``, in the plain style of schemas/events (no titles, no $defs)."""
     raw = contract.model_json_schema()
@@ -204,8 +223,9 @@ def _plain(node: Any, definitions: dict[str, Any], *, optional: bool = False) ->
 
 def event_schema(contract: type[EventData]) -> dict[str, Any]:
     """The whole envelope's JSON Schema for a contract (schemas/events/<type>.json)."""
+    sources = [source_of(service) for service in publishers_of(contract)]
     properties: dict[str, Any] = {"type": {"const": contract.TYPE},
-                                  "source": {"const": source_of(contract.PUBLISHER)}}
+                                  "source": {"const": sources[0]} if len(sources) == 1 else {"enum": sources}}
     if contract.SUBJECT_PATTERN is not None:
         properties["subject"] = {"type": "string", "pattern": contract.SUBJECT_PATTERN}
     properties["data"] = data_schema(contract)
@@ -225,7 +245,8 @@ def event_schema(contract: type[EventData]) -> dict[str, Any]:
 def example_envelope(contract: type[EventData], example: Example) -> dict[str, Any]:
     model = contract(**example.data)
     envelope: dict[str, Any] = {
-        "specversion": "1.0", "id": example.id, "source": source_of(contract.PUBLISHER), "type": contract.TYPE,
+        "specversion": "1.0", "id": example.id, "source": source_of(example.publisher or contract.PUBLISHER),
+        "type": contract.TYPE,
         "time": example.time,
     }
     subject = model.subject()

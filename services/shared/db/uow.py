@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.shared.bus.envelope import CloudEvent, encode_body, new_traceparent
 from services.shared.bus.schemas import check_data
-from services.shared.contracts.events import EventData
+from services.shared.contracts.events import EventData, publishers_of
 from services.shared.db.rows import execute_rows
 from services.shared.errors import Invalid
 
@@ -111,8 +111,9 @@ class UnitOfWork:
         ``event`` is a contract model (services.shared.contracts), validated when it was built; its data is
         checked here against the compiled JSON Schema too (formats), its subject is the model's.
         """
-        if self.service != event.PUBLISHER:
-            raise Invalid(f"Event {event.TYPE} is published by {event.PUBLISHER} only, not by {self.service}.")
+        if self.service not in publishers_of(type(event)):
+            raise Invalid(f"Event {event.TYPE} is published by {', '.join(publishers_of(type(event)))} only, "
+                          f"not by {self.service}.")
         data = event.to_data()
         check_data(type(event), data)
         envelope = CloudEvent(
