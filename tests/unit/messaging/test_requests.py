@@ -91,6 +91,7 @@ def test_a_request_is_sent_from_the_platform_signed_by_the_operator_and_answered
     notice = opened(world, "bob", message_id)
     assert notice["From"] == world.platform.address and notice["Subject"] == SUBJECT
     assert notice[INS_HEADER] == INS and "DUPONT Jeanne" in notice.get_body().get_content()
+    assert notice["X-Maillage-Authenticated-Sender"] == "service=coordination"  # whom the operator signs for
     assert world.mailbox_count(BOB) == 1 and world.mailbox_count(SECRETARIAT) == 1
     assert world.mailbox_count(world.platform.address, "sent") == 0  # the platform keeps no sent copy
 
