@@ -99,7 +99,8 @@ class Platform:
     """`maillage up --workers N` with the directory and messaging, as a user runs it; the directory seeded with
     the sender's and recipients' mailboxes and certificates through its own importer and handlers."""
 
-    def __init__(self, uri: str, url: str, var_dir: Path, identities: dict[str, Identity], workers: int = 1) -> None:
+    def __init__(self, uri: str, url: str, var_dir: Path, identities: dict[str, Identity], workers: int = 1,
+                 log_level: str = "ERROR") -> None:
         self.port = free_port()
         self.base = ("127.0.0.1", self.port)
         directory_url = f"sqlite:///{var_dir / 'directory.db'}"
@@ -108,7 +109,7 @@ class Platform:
                        mailboxes=[("PER", address, "sender", address) for address in [SENDER, *RECIPIENTS]])
         env = {**os.environ, "AMQP_URI": uri, "MAILLAGE_MESSAGING_DATABASE_URL": url,
                "MAILLAGE_DIRECTORY_DATABASE_URL": directory_url, "MAILLAGE_VAR_DIR": str(var_dir),
-               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{self.port}", "MAILLAGE_LOG_LEVEL": "ERROR",
+               "MAILLAGE_HTTP_ADDRESS": f"127.0.0.1:{self.port}", "MAILLAGE_LOG_LEVEL": log_level,
                "MAILLAGE_ENV": "test"}
         self.platform = subprocess.Popen([sys.executable, "-m", "services.cli", "up", "--workers", str(workers)],
                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -255,6 +256,9 @@ def main() -> None:
     parser.add_argument("--offered", type=float, default=300.0)
     parser.add_argument("--light", type=float, default=150.0, help="a second paced load, below saturation (msg/s)")
     parser.add_argument("--workers", type=int, default=1, help="`maillage up --workers N` (processes sharing the port)")
+    parser.add_argument("--log-level", default="ERROR",
+                        help="the platform's MAILLAGE_LOG_LEVEL (INFO writes the access line of every request, to"
+                        " /dev/null; MAILLAGE_HTTP_ACCESS_LOG=off in the environment silences it)")
     parser.add_argument("--role", default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--body", help=argparse.SUPPRESS)
@@ -272,7 +276,7 @@ def main() -> None:
         raw = raw_ceiling(uri, args.messages, body_size=1_000)
         var_dir = Path(tempfile.mkdtemp())
         edge = edge_ceiling(var_dir, args.messages)
-        platform = Platform(uri, url, var_dir, identities, args.workers)
+        platform = Platform(uri, url, var_dir, identities, args.workers, args.log_level)
         try:
             scenario(platform, url, 1, False, 300)  # warm-up: imports, caches, connections
             one = scenario(platform, url, 1, False, args.messages)
@@ -288,8 +292,11 @@ def report(args: argparse.Namespace, raw: dict[str, float], edge: float, costs: 
            one: dict[str, Any], five: dict[str, Any], paced: dict[str, Any], light: dict[str, Any]) -> None:
     line = "  {:<46} {:8.0f} msg/s   p50 {:7.1f} ms   p99 {:7.1f} ms"
     client = "   client p50 {:6.1f} ms  p99 {:6.1f} ms"
+    access = "off" if os.environ.get("MAILLAGE_HTTP_ACCESS_LOG", "").strip().lower() in {"off", "false", "0", "no"} \
+        else "on"
     print(f"messaging benchmark: {args.database}, `maillage up --workers {args.workers}` (directory + messaging), "
-          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end, log level {args.log_level}"
+          f" (access lines {access if args.log_level.upper() in {'DEBUG', 'INFO'} else 'not written'})")
     print(line.format("raw broker ceiling (1 KB, saturated)", raw["rate"], raw["p50_ms"], raw["p99_ms"]))
     print(f"  {'bare authenticated HTTP edge (202, no work)':<46} {edge:8.0f} req/s   (one process)")
     print("  latency: accepted (submission time) → committed in the mailbox; client: request sent → 202 read")
