@@ -35,7 +35,13 @@ from services.shared.settings import DEV_ISSUER, Settings, SettingsError
 
 RPPS = "10003498127"
 FINESS = "750712184"
-NOW = datetime.now(UTC)
+
+
+def now() -> datetime:
+    """The time of each test, not of the module's import: a long suite would expire a token made then."""
+    return datetime.now(UTC)
+
+
 ACCEPTED_ONLY = "The token is not signed with an accepted algorithm (RS256, PS256, ES256, ES384)."
 
 
@@ -87,17 +93,17 @@ def test_not_a_jwt(auth: Authenticator) -> None:
 
 
 def test_expired(issuer: DevIssuer, auth: Authenticator) -> None:
-    token = issuer.mint(rpps=RPPS, ttl_seconds=60, now=NOW - timedelta(hours=2))
+    token = issuer.mint(rpps=RPPS, ttl_seconds=60, now=now() - timedelta(hours=2))
     assert refusal(auth, bearer(token)) == "The token has expired."
 
 
 def test_not_yet_valid(issuer: DevIssuer, auth: Authenticator) -> None:
-    token = issuer.mint(rpps=RPPS, now=NOW + timedelta(hours=1))
+    token = issuer.mint(rpps=RPPS, now=now() + timedelta(hours=1))
     assert refusal(auth, bearer(token)) == "The token is not valid yet: its nbf or iat time is in the future."
 
 
 def test_leeway_tolerates_small_clock_skew(issuer: DevIssuer, auth: Authenticator) -> None:
-    token = issuer.mint(rpps=RPPS, now=NOW + timedelta(seconds=10))
+    token = issuer.mint(rpps=RPPS, now=now() + timedelta(seconds=10))
     assert auth.authenticate(bearer(token)).rpps == RPPS
 
 
@@ -138,7 +144,7 @@ def test_no_identity(issuer: DevIssuer, auth: Authenticator) -> None:
 
 
 def _claims(**extra: Any) -> dict[str, Any]:
-    issued = int(NOW.timestamp())
+    issued = int(now().timestamp())
     return {"iss": DEV_ISSUER, "aud": "maillage", "sub": "someone", "iat": issued,
             "exp": issued + 300, **extra}
 
