@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import MAXYEAR, UTC, datetime, timedelta, timezone
 
 from services.shared.errors import Invalid
 from services.shared.fhir.negotiation import NotAcceptable, check_format, is_pretty
@@ -340,9 +340,11 @@ def date_range(key: str, value: str, modifier: str | None) -> DateRange:
                       f"optionally after a prefix ({', '.join(DATE_PREFIXES)}).", expression=key)
     try:
         low, step = _instant(found)
-    except (ValueError, OverflowError):
+        start = low.timestamp()
+        end = start + step.total_seconds() if step else _next(low, found)
+    except (ValueError, OverflowError):  # 31 February; an instant outside the years 1-9999 once in UTC
         raise Invalid(f"'{key}' is not a real date or time.", expression=key) from None
-    return DateRange(prefix, low.timestamp(), (low + step).timestamp() if step else _next(low, found).timestamp())
+    return DateRange(prefix, start, end)
 
 
 def _instant(found: re.Match[str]) -> tuple[datetime, timedelta | None]:
@@ -365,10 +367,13 @@ def _instant(found: re.Match[str]) -> tuple[datetime, timedelta | None]:
     return start, timedelta(seconds=1) if found["second"] else timedelta(minutes=1)
 
 
-def _next(low: datetime, found: re.Match[str]) -> datetime:
+def _next(low: datetime, found: re.Match[str]) -> float:
+    """The timestamp just past the month or the year ``low`` starts (9999's end computed, not built)."""
+    if low.year == MAXYEAR and (not found["month"] or low.month == 12):
+        return low.replace(month=12, day=31, hour=23, minute=59, second=59, microsecond=999_999).timestamp() + 1e-6
     if found["month"]:
-        return low.replace(year=low.year + low.month // 12, month=low.month % 12 + 1)
-    return low.replace(year=low.year + 1)
+        return low.replace(year=low.year + low.month // 12, month=low.month % 12 + 1).timestamp()
+    return low.replace(year=low.year + 1).timestamp()
 
 
 ID = Param("_id", "token", resource_id, "The resource's id (several comma-separated: any of them).")

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.shared.errors import Invalid
 from services.shared.fhir import bundle, capability
@@ -155,3 +157,29 @@ def test_the_statement_names_the_software_version() -> None:
     statement = capability.capability_statement([], "https://x/fhir")
     assert statement["software"] == {"name": "Maillage", "version": importlib.metadata.version("maillage")}
     assert {r["type"] for r in statement["rest"][0]["resource"]} >= {"Practitioner", "Communication"}
+
+
+@pytest.mark.parametrize("value", [
+    "9999", "9999-12", "9999-12-31", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59+14:00",
+    "9999-12-31T23:59:59-14:00", "le9999-12-31T23:59:59.123456789Z", "0001", "0001-01-01T00:00:00+14:00",
+])
+def test_dates_at_the_ends_of_the_calendar_are_served_or_refused_never_crash(value: str) -> None:
+    """Year 9999's end (year 10000) cannot be a datetime: it was an OverflowError, a 500 on every search."""
+    try:
+        found = date_range("_lastUpdated", value, None)
+    except Invalid as refused:
+        assert refused.expression == "_lastUpdated"
+    else:
+        assert found.low <= found.high
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"(eq|ne|gt|lt|ge|le|sa|eb)?[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}"
+                     r"(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?", fullmatch=True))
+def test_any_value_of_the_date_grammar_is_a_range_or_a_refusal(value: str) -> None:
+    try:
+        found = date_range("_lastUpdated", value, None)
+    except Invalid as refused:
+        assert refused.expression == "_lastUpdated"
+    else:
+        assert found.low <= found.high
