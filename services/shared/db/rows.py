@@ -10,6 +10,14 @@
   SQLAlchemy's per-execution cache-key lookup and per-row parameter building.
 - Anything else (UPDATE, INSERT … SELECT, RETURNING on SQLite, a column whose value SQLAlchemy
   would compute): an ordinary executemany.
+
+``execute_batches(connection, [(statement, rows), ...])`` writes several such batches, in order. On
+PostgreSQL consecutive plain INSERTs (no RETURNING) go as ONE statement, each a data-modifying CTE
+(``WITH w0 AS (INSERT … SELECT unnest(…)), w1 AS (…) INSERT … SELECT unnest(…)``): one round trip
+instead of one per table, still one constant (prepared) statement per combination of tables. Foreign
+keys between them hold (PostgreSQL checks them at the end of the statement); a unique violation in any
+part is the statement's IntegrityError, as it was the part's. The parts run in no set order, so a table
+is written by one part only: its next batch goes in the next statement.
 """
 from __future__ import annotations
 
@@ -80,7 +88,7 @@ def _plain_insert_table(statement: sa.Executable) -> sa.Table | None:
 
 
 @lru_cache(maxsize=256)
-def _unnest_insert(statement: sa.Insert, columns: tuple[str, ...]) -> sa.Insert | None:
+def _unnest_insert(statement: sa.Insert, columns: tuple[str, ...], prefix: str = "unnest_") -> sa.Insert | None:
     """PostgreSQL: ``statement`` (a plain ``INSERT INTO t``, maybe with ON CONFLICT and RETURNING)
     rewritten as ``INSERT INTO t (columns) SELECT unnest(:c1), unnest(:c2), …``, so that many rows
     go as one array per column in one short, constant (prepared) statement.
@@ -101,12 +109,27 @@ def _unnest_insert(statement: sa.Insert, columns: tuple[str, ...]) -> sa.Insert 
     if any(name not in table.c for name in columns):
         return None
     arrays = [
-        sa.func.unnest(sa.cast(sa.bindparam(f"unnest_{i}", type_=_BinaryArrayParameter(table.c[name].type)),
+        sa.func.unnest(sa.cast(sa.bindparam(f"{prefix}{i}", type_=_BinaryArrayParameter(table.c[name].type)),
                                postgresql.ARRAY(table.c[name].type)))
         for i, name in enumerate(columns)
     ]
     rewritten: sa.Insert = statement.from_select(list(columns), sa.select(*arrays))
     return rewritten
+
+
+@lru_cache(maxsize=256)
+def _combined_insert(parts: tuple[tuple[sa.Insert, tuple[str, ...]], ...]) -> sa.Insert | None:
+    """PostgreSQL: plain INSERTs (no RETURNING), each with its row keys, as one statement: all but the
+    last as data-modifying CTEs of the last, every one an ``INSERT … SELECT unnest(:w<k>_<i>)``. None
+    when one of them cannot be rewritten."""
+    rewritten = []
+    for k, (statement, columns) in enumerate(parts):
+        unnest = None if statement._returning else _unnest_insert(statement, columns, f"w{k}_")
+        if unnest is None:
+            return None
+        rewritten.append(unnest)
+    combined: sa.Insert = rewritten[-1].add_cte(*(part.cte(f"write_{k}") for k, part in enumerate(rewritten[:-1])))
+    return combined
 
 
 class DriverInsert:
@@ -155,12 +178,57 @@ def driver_insert(statement: sa.Insert, columns: tuple[str, ...], dialect: sa.Di
     return DriverInsert(compiled.string, keys, tuple(processors))
 
 
+def _same_keys(rows: Sequence[Mapping[str, Any]]) -> bool:
+    first = rows[0].keys()
+    return all(len(row) == len(first) and row.keys() == first for row in rows)
+
+
+Batch = tuple[sa.Executable, Sequence[Mapping[str, Any]]]
+
+
+def execute_batches(connection: sa.Connection, batches: Sequence[Batch]) -> None:
+    """Run each batch's statement once per row of the batch, the batches in order (``execute_rows`` for
+    each); on PostgreSQL, consecutive plain INSERTs of rows with the same keys as one statement."""
+    batches = [(statement, rows) for statement, rows in batches if rows]
+    if connection.dialect.name != "postgresql":
+        for statement, rows in batches:
+            execute_rows(connection, statement, rows)
+        return
+    run: list[tuple[sa.Insert, Sequence[Mapping[str, Any]]]] = []
+    for statement, rows in batches:
+        if isinstance(statement, sa.Insert) and not statement._returning and _same_keys(rows):
+            if any(statement.table is other.table for other, _ in run):
+                # PostgreSQL runs a statement's parts in no set order: a later batch's ON CONFLICT could
+                # miss an earlier batch's rows of the same table. A table's second batch starts a new run.
+                _execute_run(connection, run)
+                run = []
+            run.append((statement, rows))
+            continue
+        _execute_run(connection, run)
+        run = []
+        execute_rows(connection, statement, rows)
+    _execute_run(connection, run)
+
+
+def _execute_run(connection: sa.Connection, run: Sequence[tuple[sa.Insert, Sequence[Mapping[str, Any]]]]) -> None:
+    combined = _combined_insert(tuple((statement, tuple(rows[0])) for statement, rows in run)) if len(run) > 1 else None
+    if combined is None:
+        for statement, rows in run:
+            execute_rows(connection, statement, rows)
+        return
+    parameters: dict[str, list[Any]] = {}
+    for k, (_, rows) in enumerate(run):
+        for i, name in enumerate(rows[0]):
+            parameters[f"w{k}_{i}"] = [row[name] for row in rows]
+    connection.execute(combined, parameters)
+
+
 def execute_rows(connection: sa.Connection, statement: sa.Executable, rows: Sequence[Mapping[str, Any]]) -> None:
     """Run ``statement`` once per row (rows with the same keys), as cheaply as the backend allows."""
     if not rows:
         return
     columns = tuple(rows[0])
-    same_keys = all(len(row) == len(columns) and row.keys() == rows[0].keys() for row in rows)
+    same_keys = _same_keys(rows)
     dialect = connection.dialect
     if same_keys and isinstance(statement, sa.Insert):
         if dialect.name == "sqlite":

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from services.shared.bus.envelope import CloudEvent, encode_body, new_traceparent
 from services.shared.bus.schemas import check_data
 from services.shared.contracts.events import EventData, publishers_of
-from services.shared.db.rows import execute_rows
+from services.shared.db.rows import Batch, execute_batches
 from services.shared.errors import Invalid
 
 
@@ -144,8 +144,9 @@ class UnitOfWork:
         go to the database together. They are written before the transaction commits and at
         the end of each savepoint, so a failure is still the failing event's alone. On
         PostgreSQL the rows of a plain ``INSERT`` (ON CONFLICT and RETURNING allowed) go as one
-        array per column in one statement (``INSERT … SELECT unnest(…)``); other statements
-        as an executemany.
+        array per column in one statement (``INSERT … SELECT unnest(…)``), and consecutive
+        plain INSERTs without RETURNING (the outbox's among them) as one statement together;
+        other statements as an executemany.
         """
         if self._later and self._later[-1][0] is statement:
             self._later[-1][1].append(row)
@@ -154,14 +155,17 @@ class UnitOfWork:
 
     def flush(self) -> None:
         """Write the events published so far to the outbox (one statement for all of them),
-        then what was left for later by ``execute_later``."""
+        then what was left for later by ``execute_later``; on PostgreSQL the plain INSERTs among
+        them go together as one statement (``execute_batches``)."""
+        batches: list[Batch] = []
         if self._unwritten:
             rows, self._unwritten = self._unwritten, []
-            execute_rows(self.connection, _outbox_insert(self._outbox, self.connection.dialect.name), rows)
+            batches.append((_outbox_insert(self._outbox, self.connection.dialect.name), rows))
         if self._later:
-            later, self._later = self._later, []
-            for statement, params in later:
-                execute_rows(self.connection, statement, params)
+            batches += self._later
+            self._later = []
+        if batches:
+            execute_batches(self.connection, batches)
 
     def claim(self, event_id: str, handler: str) -> bool:
         """Mark an incoming event as handled by ``handler``; False when it already was (a redelivery)."""
