@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 import sqlalchemy as sa
 
 from services.messaging.adapters.tables import audit_events
+from services.shared.db import UnitOfWork
 from services.shared.db.rows import execute_rows
 
 GENESIS = "0" * 64
@@ -26,8 +27,11 @@ class AuditRecord:
 
 _FIELDS = tuple(field.name for field in fields(AuditRecord))
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps would build one per call
-_CHAIN_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext('messaging-audit'))")
 _LAST_HASH = sa.select(audit_events.c.hash).order_by(audit_events.c.seq.desc()).limit(1)
+# PostgreSQL: the chain's lock, then its last hash, in one round trip (two statements of one simple query:
+# the second takes its snapshot once the lock is held, so it sees the last committed link)
+_LOCK_AND_LAST_HASH = ("SELECT pg_advisory_xact_lock(hashtext('messaging-audit'));"
+                       " SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1")
 _INSERT = audit_events.insert()  # built once: see execute_rows
 
 
@@ -48,17 +52,41 @@ def append(conn: sa.Connection, record: AuditRecord) -> None:
 
 def append_many(conn: sa.Connection, records: Sequence[AuditRecord]) -> None:
     """Chain the records, in order, to the last one (one read, one insert)."""
+    execute_rows(conn, _INSERT, _chained(conn, records))
+
+
+def append_many_later(uow: UnitOfWork, records: Sequence[AuditRecord]) -> None:
+    """As ``append_many``, the chain read (and on PostgreSQL locked) now, the rows written at the unit
+    of work's next flush, with its other writes (``UnitOfWork.execute_later``)."""
+    for row in _chained(uow.connection, records):
+        uow.execute_later(_INSERT, row)
+
+
+def _chained(conn: sa.Connection, records: Sequence[AuditRecord]) -> list[dict[str, object]]:
+    """The records' rows, chained to the last one; on PostgreSQL a transaction lock keeps the chain linear."""
     if not records:
-        return
-    if conn.dialect.name == "postgresql":
-        conn.execute(_CHAIN_LOCK)
-    prev = conn.scalar(_LAST_HASH) or GENESIS
+        return []
+    prev = _last_hash(conn) or GENESIS
     rows = []
     for record in records:
         digest = record_hash(prev, record)
         rows.append({**_as_dict(record), "prev_hash": prev, "hash": digest})
         prev = digest
-    execute_rows(conn, _INSERT, rows)
+    return rows
+
+
+def _last_hash(conn: sa.Connection) -> str | None:
+    if conn.dialect.name != "postgresql":
+        return conn.scalar(_LAST_HASH)
+    result = conn.exec_driver_sql(_LOCK_AND_LAST_HASH)
+    try:
+        cursor = result.cursor
+        if cursor is None or not cursor.nextset():
+            raise RuntimeError("the audit chain's lock and last hash answered one result, not two")
+        row = cursor.fetchone()
+    finally:
+        result.close()
+    return None if row is None else str(row[0])
 
 
 def verify_chain(conn: sa.Connection) -> int | None:

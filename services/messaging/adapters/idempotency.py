@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from services.messaging.adapters.tables import idempotency_keys
 from services.messaging.domain.commands import Idempotency
+from services.shared.db import UnitOfWork
 from services.shared.db.rows import execute_rows
 
 
@@ -43,6 +44,12 @@ def save(conn: sa.Connection, key: Idempotency, message_id: str, status: int, bo
 def save_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
     """Rows of ``row``; IntegrityError when a key was already taken."""
     execute_rows(conn, _INSERT, rows)
+
+
+def save_rows_later(uow: UnitOfWork, rows: list[dict[str, Any]]) -> None:
+    """As ``save_rows``, written at the unit of work's next flush (its IntegrityError then)."""
+    for key_row in rows:
+        uow.execute_later(_INSERT, key_row)
 
 
 def expire(conn: sa.Connection, before: float) -> int:

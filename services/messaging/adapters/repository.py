@@ -16,6 +16,7 @@ from services.messaging.domain.model import (
     Folder,
     RecipientKind,
 )
+from services.shared.db import UnitOfWork
 from services.shared.db.rows import execute_rows
 
 
@@ -49,6 +50,15 @@ def add_messages(conn: sa.Connection, message_rows: Sequence[Mapping[str, Any]],
     execute_rows(conn, _DELIVERY_INSERT, delivery_rows)
 
 
+def add_messages_later(uow: UnitOfWork, message_rows: Sequence[dict[str, Any]],
+                       delivery_rows: Sequence[dict[str, Any]]) -> None:
+    """As ``add_messages``, written at the unit of work's next flush with its other writes."""
+    for row in message_rows:
+        uow.execute_later(_MESSAGE_INSERT, row)
+    for row in delivery_rows:
+        uow.execute_later(_DELIVERY_INSERT, row)
+
+
 def entry_row(mailbox: str, folder: Folder, message_id: str, at: float) -> dict[str, Any]:
     return {"mailbox": mailbox, "folder": folder.value, "message_id": message_id, "delivered_at": at}
 
@@ -61,6 +71,13 @@ def add_entries(conn: sa.Connection, message_id: str, mailboxes: Iterable[str], 
 def add_entry_rows(conn: sa.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Mailbox entries (``entry_row``); one already there is left alone: a message is in a folder once."""
     execute_rows(conn, _entry_insert(conn.dialect.name), rows)
+
+
+def add_entry_rows_later(uow: UnitOfWork, rows: Sequence[dict[str, Any]]) -> None:
+    """As ``add_entry_rows``, written at the unit of work's next flush with its other writes."""
+    statement = _entry_insert(uow.connection.dialect.name)
+    for row in rows:
+        uow.execute_later(statement, row)
 
 
 def mark_delivered(conn: sa.Connection, message_id: str, recipients: Sequence[str], at: float) -> None:

@@ -93,8 +93,10 @@ def record_many(group: Sequence[tuple[Prepared, str | None]], uow: UnitOfWork, *
 
     The recipients' mailboxes are this service's own tables: a message is placed in them in the same
     transaction as its submission (the unique (mailbox, message, folder) keeps it there once), so once
-    committed it is delivered; ``message.submitted`` and ``message.delivered`` announce it. One
-    statement per table for the whole group; each message's events continue its own trace.
+    committed it is delivered; ``message.submitted`` and ``message.delivered`` announce it. The rows
+    are written at the commit's flush, one statement per table for the whole group (on PostgreSQL one
+    statement for all the tables, the audit chain's lock and last link read before it in one round
+    trip); each message's events continue its own trace.
     """
     conn = uow.connection
     message_rows: list[dict[str, Any]] = []
@@ -118,10 +120,11 @@ def record_many(group: Sequence[tuple[Prepared, str | None]], uow: UnitOfWork, *
             key_rows.append(idempotency.row(command.idempotency, prepared.message_id, 202, body, at))
         audits.append(audit.AuditRecord(at, command.author.label, "message.submit", "accepted",
                                         prepared.message_id, command.sender))
-    repository.add_messages(conn, message_rows, delivery_rows)
-    repository.add_entry_rows(conn, entry_rows)
-    idempotency.save_rows(conn, key_rows)
-    audit.append_many(conn, audits)
+    # written at the commit's flush, with the events: on PostgreSQL one statement for every table
+    repository.add_messages_later(uow, message_rows, delivery_rows)
+    repository.add_entry_rows_later(uow, entry_rows)
+    idempotency.save_rows_later(uow, key_rows)
+    audit.append_many_later(uow, audits)
     for prepared, traceparent in group:
         if follow:
             uow.follow(traceparent)
