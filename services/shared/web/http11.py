@@ -128,7 +128,7 @@ class Connection:
         try:
             head = self._read_head_bytes()
         except TimeoutError:
-            if self.buffer.strip():
+            if self.buffer:  # any byte of a head, even a space: the client began a request
                 self.sock.settimeout(self.idle_timeout)  # for the refusal's send
                 raise HttpError(408, "The request head did not arrive in time.") from None
             raise _Closed() from None
@@ -160,9 +160,12 @@ class Connection:
             raise
 
     def _read_head_bytes(self) -> bytes:
-        # empty lines before a request line are tolerated (RFC 9112 §2.2): some clients end a body with one
-        buffer, start = _skip_empty_lines(self.buffer), 0
+        # no empty line before a request line: RFC 9112 §2.2 lets a server skip them, h11 refuses them,
+        # and a proxy in front may read such bytes differently (we refuse whatever h11 refuses)
+        buffer, start = self.buffer, 0
         while True:
+            if buffer[:2] == b"\r\n":  # (a lone LF is a bare line end, below)
+                raise HttpError(400, "A request begins with its request line, not an empty line.")
             end = buffer.find(b"\r\n\r\n", start)
             if end >= 0 and end <= MAX_HEAD_BYTES:
                 self.buffer = buffer[end + 4:]
@@ -177,10 +180,10 @@ class Connection:
             start = max(0, len(buffer) - 3)
             chunk = self._recv_head(buffer)
             if not chunk:
-                if buffer.strip():
+                if buffer:
                     raise HttpError(400, "The connection closed in the middle of a request.")
                 raise _Closed()
-            buffer = _skip_empty_lines(buffer + chunk) if len(buffer) < 2 else buffer + chunk
+            buffer += chunk
 
     # -- parsing -----------------------------------------------------------------------------------
 
@@ -493,13 +496,6 @@ def serve_connection(sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int]
                      head_timeout: float | None = None) -> None:
     """Serve HTTP/1.1 on an accepted socket until the client closes, idles out or errs."""
     Connection(sock, peer, app, server, head_timeout=head_timeout).serve()
-
-
-def _skip_empty_lines(data: bytes) -> bytes:
-    """Without the empty lines (CRLF) before a request line (RFC 9112 §2.2); a lone CR or LF stays."""
-    while data[:2] == b"\r\n":
-        data = data[2:]
-    return data
 
 
 def _origin_form(target: bytes) -> tuple[str, str, str]:

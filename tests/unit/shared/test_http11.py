@@ -115,13 +115,57 @@ def test_pipelined_requests_are_answered_in_order(server) -> None:
     assert seen[2]["query"] == "x=1"
 
 
-def test_empty_lines_before_a_request_are_skipped(server) -> None:
+@pytest.mark.parametrize("before", [b"\r\n", b"\r\n\r\n", b"\r\n" * 5000])
+def test_empty_lines_before_a_request_line_are_refused_at_once(server, before) -> None:
+    client = Client(server)  # h11 refuses them ("no request line received"): so does the server
+    client.send(before + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    status, headers, body = client.response()
+    assert (status, headers["connection"]) == (400, "close")
+    assert "empty line" in json.loads(body)["detail"]
+    assert seen == [] and client.closed()
+
+
+def test_an_empty_line_after_a_body_is_refused_as_the_next_request(server) -> None:
     client = Client(server)
-    client.send(post("/echo", b"one") + b"\r\n\r\n" + post("/echo", b"two"))
-    assert [client.response()[2] for _ in range(2)] == [b"one", b"two"]
-    client.send(b"\r\n")
-    client.send(post("/echo", b"three"))
-    assert client.response()[2] == b"three"
+    client.send(post("/echo", b"one") + b"\r\n" + post("/echo", b"two"))
+    assert client.response()[:3:2] == (200, b"one")
+    assert client.response()[0] == 400
+    assert client.closed() and len(seen) == 1
+
+
+@pytest.fixture
+def deadline_server() -> Iterator[tuple[str, int]]:
+    """A server whose request heads must arrive within half a second."""
+    listener = eventlet.listen(("127.0.0.1", 0))
+    address = listener.getsockname()
+
+    def accept() -> None:
+        while True:
+            sock, peer = listener.accept()
+            sock.settimeout(30)
+            eventlet.spawn(serve_connection, sock, peer, app, address, head_timeout=0.5)
+
+    acceptor = eventlet.spawn(accept)
+    seen.clear()
+    yield address
+    acceptor.kill()
+    listener.close()
+
+
+@pytest.mark.parametrize("start", [b" ", b"\r", b"G", b"GET / HTTP/1.1\r\nHost: t\r\n", b"GET /fhir/x HTTP/1.1\r\n"])
+def test_a_head_deadline_after_any_byte_is_answered_408(deadline_server, start) -> None:
+    client = Client(deadline_server)
+    client.sock.settimeout(30)  # generous: the deadline, not this timeout, ends the wait
+    client.send(start)
+    status, headers, body = client.response()
+    assert (status, headers["connection"]) == (408, "close")
+    assert seen == [] and client.closed()
+
+
+def test_a_head_deadline_without_any_byte_closes_quietly(deadline_server) -> None:
+    client = Client(deadline_server)
+    client.sock.settimeout(30)
+    assert client.closed()
 
 
 def test_a_chunked_body_is_reassembled_with_extensions_and_trailers_ignored(server) -> None:

@@ -6,8 +6,8 @@ real TCP connection, to the server. Whatever h11 refuses the server must refuse 
 stricter), and where both accept a request they must agree on its method, target, headers and body:
 a disagreement on where a body ends is what request smuggling behind a proxy is made of.
 
-One deliberate difference: empty lines (CRLF) before a request line are skipped by the server
-(RFC 9112 §2.2 asks servers to); h11 refuses them, so they are removed before h11 sees a request.
+No exemption: empty lines (CRLF) before a request line, which RFC 9112 §2.2 lets a server skip, are
+refused by h11 and so by the server.
 """
 from __future__ import annotations
 
@@ -46,12 +46,6 @@ class Outcome:
 
 # -- the reference: h11 ---------------------------------------------------------------------------
 
-def _skip_empty_lines(data: bytes) -> bytes:
-    while data.startswith(b"\r\n"):
-        data = data[2:]
-    return data
-
-
 def _environ_headers(pairs: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """h11's header list as the server hands it to WSGI: names upper-cased, `_` names dropped, repeats joined."""
     headers: dict[str, str] = {}
@@ -72,7 +66,6 @@ def h11_outcome(data: bytes, limit: int = 2) -> Outcome:
     outcome = Outcome()
     rest = data
     while len(outcome.accepted) < limit:
-        rest = _skip_empty_lines(rest)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES + 1024)
         conn.receive_data(rest)
         conn.receive_data(b"")
@@ -219,9 +212,11 @@ def mutated_requests(draw: st.DrawFn) -> bytes:
     data = bytearray(draw(st.sampled_from(SEEDS)))
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["insert", "delete", "replace", "case", "duplicate line", "drop line",
-                                     "add line"]))
+                                     "add line", "empty line first"]))
         at = draw(st.integers(0, len(data)))
-        if kind == "insert":
+        if kind == "empty line first":
+            data[0:0] = b"\r\n" * draw(st.integers(1, 3))
+        elif kind == "insert":
             data[at:at] = draw(st.sampled_from(SPECIAL))
         elif kind == "delete" and at < len(data):
             del data[at]
@@ -275,3 +270,14 @@ def test_every_tricky_header_line_is_judged_like_h11(server, line) -> None:
     for seed in SEEDS[1:3]:
         head, _, rest = seed.partition(b"\r\n")
         assert_no_laxer_than_h11(server, head + b"\r\n" + line + b"\r\n" + rest)
+
+
+@pytest.mark.parametrize("data", [
+    b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\r\n" * 5000 + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"POST /a HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n",
+])
+def test_empty_lines_before_a_request_line_are_refused_like_h11(server, data) -> None:
+    reference, ours = assert_no_laxer_than_h11(server, data)  # the server serves no request h11 refused
+    assert reference.refused and len(ours.accepted) == len(reference.accepted) == data.count(b"HTTP/1.1") - 1
