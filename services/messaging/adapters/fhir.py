@@ -159,6 +159,12 @@ def _ins(subject: dict[str, Any] | None) -> str | None:
     """The patient's INS; a subject named any other way is refused, since its objection could not be checked."""
     if subject is None:
         return None
+    if subject.get("reference") is not None:  # a second patient beside the INS, or the only one: unchecked
+        raise Unprocessable("Communication.subject must name the patient by INS alone (identifier), not by a "
+                            "reference.", expression="Communication.subject.reference")
+    if subject.get("type") not in (None, "Patient"):
+        raise Unprocessable("Communication.subject must be the patient (type Patient).",
+                            expression="Communication.subject.type")
     identifier = subject.get("identifier")
     if identifier is None:
         raise Unprocessable("Communication.subject must identify the patient by INS (identifier with the system "

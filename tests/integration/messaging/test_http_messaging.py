@@ -294,7 +294,7 @@ def test_a_communication_names_its_patient_by_ins_and_every_ins_system_meets_the
     assert (by_ipp.status_code, by_ipp.json()["issue"][0]["expression"]) == (
         422, ["Communication.subject.identifier.system"])
     assert (by_reference.status_code, by_reference.json()["issue"][0]["expression"]) == (
-        422, ["Communication.subject.identifier"])
+        422, ["Communication.subject.reference"])
     assert (in_about.status_code, in_about.json()["issue"][0]["expression"]) == (422, ["Communication.about[0]"])
     for refused in objections:
         assert refused.status_code == 422 and "opposé" in refused.json()["issue"][0]["diagnostics"]

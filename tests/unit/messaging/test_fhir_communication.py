@@ -101,8 +101,12 @@ def test_unknown_elements_and_modifier_extensions_are_refused() -> None:
     ({"identifier": {"system": "urn:oid:1.2.250.1.71.4.2.7", "value": "IPP123"}},
      "Communication.subject.identifier.system"),
     ({"identifier": {"value": INS}}, "Communication.subject.identifier.system"),
-    ({"reference": "Patient/123"}, "Communication.subject.identifier"),
+    ({"reference": "Patient/123"}, "Communication.subject.reference"),
     ({"display": "Jeanne DUPONT"}, "Communication.subject.identifier"),
+    # a second patient beside the INS would travel unchecked
+    ({"identifier": {"system": fhir.INS_SYSTEM, "value": INS}, "reference": "Patient/other"},
+     "Communication.subject.reference"),
+    ({"identifier": {"system": fhir.INS_SYSTEM, "value": INS}, "type": "Group"}, "Communication.subject.type"),
 ])
 def test_a_patient_named_without_an_ins_is_refused(subject: dict[str, Any], expression: str) -> None:
     refused = refusal({**VALID, "subject": subject})
