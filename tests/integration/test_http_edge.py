@@ -141,7 +141,7 @@ def test_bad_credentials_get_401_with_a_bearer_challenge(edge, token, reason):
     }[token]
     headers = {"Authorization": f"Bearer {minted()}"} if minted else {}
     response = httpx.get(f"{base}/fhir/Practitioner", headers=headers)
-    assert response.status_code == 401
+    assert (response.status_code, response.reason_phrase) == (401, "Unauthorized")  # not werkzeug's UNAUTHORIZED
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token", error_description="')
     issue = response.json()["issue"][0]
     assert issue["code"] == "login" and reason in issue["diagnostics"]
@@ -179,7 +179,9 @@ def test_wrong_content_type_is_refused(client):
 
 def test_oversized_bodies_are_413_declared_or_chunked(client):
     big = {"subject": "x" * 4096, "recipients": []}
-    assert client.post("/api/v1/messages", json=big).status_code == 413
+    declared = client.post("/api/v1/messages", json=big)
+    assert (declared.status_code, declared.reason_phrase) == (413, "Content Too Large")  # RFC 9110's phrase
+    assert declared.json()["title"] == "Content Too Large"
     chunks = iter([b'{"subject": "', b"x" * 4096, b'", "recipients": []}'])
     chunked = client.post("/api/v1/messages", content=chunks, headers={"Content-Type": "application/json"})
     assert chunked.status_code == 413

@@ -21,12 +21,11 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
-from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import unquote_to_bytes
 
 from services.shared.errors import Invalid
-from services.shared.web.responses import error_response, is_fhir_path
+from services.shared.web.responses import STATUS_LINES, error_response, is_fhir_path, reason_phrase
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +89,7 @@ class Connection:
         self.idle_timeout = sock.gettimeout()
         self.head_deadline = time.monotonic() + head_timeout if head_timeout is not None else None
         self.tracker = tracker
+        self.head_seen = b""  # the current request's head so far: a refusal's format follows its target
 
     # -- the connection loop ---------------------------------------------------------------------
 
@@ -100,6 +100,7 @@ class Connection:
         except (_Closed, TimeoutError, ConnectionError):
             pass
         except HttpError as exc:
+            exc.fhir = exc.fhir or _fhir_target(self.head_seen)  # refused before its path was known
             self._refuse(exc)
             if self.tracker is not None:
                 self.tracker.refused(self, exc.status)
@@ -164,6 +165,7 @@ class Connection:
         # and a proxy in front may read such bytes differently (we refuse whatever h11 refuses)
         buffer, start = self.buffer, 0
         while True:
+            self.head_seen = buffer
             if buffer[:2] == b"\r\n":  # (a lone LF is a bare line end, below)
                 raise HttpError(400, "A request begins with its request line, not an empty line.")
             end = buffer.find(b"\r\n\r\n", start)
@@ -188,6 +190,7 @@ class Connection:
     # -- parsing -----------------------------------------------------------------------------------
 
     def _parse(self, head: bytes) -> tuple[dict[str, Any], Body, bool]:
+        self.head_seen = head
         lines = head.split(b"\r\n")
         request_line = lines[0]
         if len(request_line) > MAX_REQUEST_LINE_BYTES:
@@ -296,6 +299,7 @@ class Connection:
     def _respond(self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]],
                  chunks: list[bytes], keep_alive: bool) -> None:
         code = int(status[:3])
+        status = STATUS_LINES.get(code, status)  # one table of reason phrases, whatever the app wrote
         body = b"".join(chunks) if len(chunks) != 1 else chunks[0]
         lines = [f"{environ['SERVER_PROTOCOL']} {status}\r\nDate: {_http_date()}\r\n"]
         has_length = False
@@ -323,7 +327,7 @@ class Connection:
             self.sock.sendall(body)
 
     def _refuse(self, error: HttpError) -> None:
-        reason = HTTPStatus(error.status).phrase
+        reason = reason_phrase(error.status)
         answer = error_response(error.status, _OUTCOME_CODES.get(error.status, "invalid"), error.message,
                                 fhir=error.fhir, expression=error.expression)
         body = answer.get_data()
@@ -498,6 +502,23 @@ def serve_connection(sock: Any, peer: Any, app: WsgiApp, server: tuple[str, int]
     Connection(sock, peer, app, server, head_timeout=head_timeout).serve()
 
 
+def _fhir_target(head: bytes) -> bool:
+    """Whether the request line at the start of ``head`` (maybe malformed, maybe cut short) targets
+    /fhir: its refusal is then an OperationOutcome. The target is the text after the first space."""
+    line = head[:MAX_REQUEST_LINE_BYTES]
+    space = line.find(b" ")
+    if space < 0:
+        return False
+    target = line[space + 1:].lstrip(b" ").split(b" ", 1)[0]
+    if target[:7].lower() == b"http://" or target[:8].lower() == b"https://":  # absolute-form
+        slash = target.find(b"/", target.find(b"//") + 2)
+        target = target[slash:] if slash >= 0 else b"/"
+    path = target.split(b"?", 1)[0][:64]
+    if b"%" in path:
+        path = unquote_to_bytes(path)
+    return is_fhir_path(path.decode("latin-1"))
+
+
 def _origin_form(target: bytes) -> tuple[str, str, str]:
     """(raw target, PATH_INFO, QUERY_STRING) of a request target; absolute-form is reduced to its path.
 
@@ -506,7 +527,7 @@ def _origin_form(target: bytes) -> tuple[str, str, str]:
     PATH_INFO is the decoded path's bytes as latin-1 (PEP 3333); QUERY_STRING stays percent-encoded."""
     if not _TARGET.fullmatch(target):
         raise HttpError(400, "The request target must be visible ASCII characters; percent-encode the others.",
-                        expression="target", fhir=target.startswith(b"/fhir"))
+                        expression="target", fhir=_fhir_target(b"GET " + target))
     raw = target.decode("ascii")
     if target.startswith((b"http://", b"https://")):
         after_scheme = target.split(b"//", 1)[1]

@@ -21,6 +21,19 @@ FHIR_PREFIX = "/fhir"
 BODY = "body"  # the expression when the whole body, not one field, is at fault
 _FHIR_MIMETYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
+# RFC 9110 §15's reason phrases, one table for every status line and problem title the edge writes
+# (werkzeug upper-cases its own, "413 REQUEST ENTITY TOO LARGE"; Python 3.11 still has RFC 7231's names)
+_RFC9110_NAMES = {413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
+                  422: "Unprocessable Content"}
+REASON_PHRASES: dict[int, str] = {status.value: _RFC9110_NAMES.get(status.value, status.phrase)
+                                  for status in HTTPStatus}
+STATUS_LINES: dict[int, str] = {code: f"{code} {phrase}" for code, phrase in REASON_PHRASES.items()}
+
+
+def reason_phrase(status: int) -> str:
+    return REASON_PHRASES.get(status, "Unknown")
+
+
 Model = TypeVar("Model", bound=pydantic.BaseModel)
 _log = logging.getLogger(__name__)
 
@@ -68,7 +81,7 @@ def error_response(
         outcome = operation_outcome(code, message, expression=expression)
         return fhir_json(outcome, status=status, headers=headers)
     return problem(
-        status, HTTPStatus(status).phrase, message, type=f"urn:maillage:problem:{code}",
+        status, reason_phrase(status), message, type=f"urn:maillage:problem:{code}",
         expression=expression, headers=headers, **extra,
     )
 

@@ -1,6 +1,7 @@
 """The lean HTTP/1.1 server over a real TCP socket: framing, keep-alive, and refusals before the app runs."""
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 from collections.abc import Iterator
@@ -366,6 +367,56 @@ def test_refusals_under_fhir_are_operation_outcomes(server, target) -> None:
     assert issue["severity"] == "error" and issue["code"] == "invalid"
     assert issue["expression"][0] in ("target", "query", "path")
     assert seen == []
+
+
+LONG = b"a" * 9000
+
+
+@pytest.mark.parametrize(("head", "status"), [
+    (b"GET /fhir/Practitioner?x=" + LONG + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+    (b"GET /fhir/Practitioner?x=" + b"a" * 70_000, 414),  # cut short: no CRLF, no version yet
+    (b"GET /fhir/Practitioner HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    (b"GET /fhir/Practitioner HTTP/1.1\r\nHost: t\r\n" + b"a: 1\r\n" * 200 + b"\r\n", 431),
+    (b"GET /fhir/Practitioner HTTP/2.0\r\nHost: t\r\n\r\n", 505),
+    (b"get /fhir/Practitioner HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    (b"G(T /fhir/Practitioner HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+    (b"GET /fhir/Practitioner HTTP/1.1 extra\r\nHost: t\r\n\r\n", 400),
+    (b"GET /fhir HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400),
+    (b"get http://edge.test/fhir/metadata HTTP/1.1\r\nHost: t\r\n\r\n", 400),  # absolute-form
+    (b"GET /%66hir/Practitioner HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+])
+def test_every_refusal_before_routing_follows_the_paths_format(server, head, status) -> None:
+    """Under /fhir an OperationOutcome, even when the request line is malformed or cut short."""
+    for fhir in (True, False):
+        client = Client(server)
+        client.send(head if fhir else head.replace(b"/fhir", b"/api").replace(b"/%66hir", b"/api"))
+        with contextlib.suppress(ConnectionError):  # the server may close before reading all we sent
+            answer_status, headers, body = client.response()
+        assert answer_status == status
+        if fhir:
+            assert headers["content-type"] == "application/fhir+json; charset=utf-8"
+            assert json.loads(body)["resourceType"] == "OperationOutcome"
+        else:
+            assert headers["content-type"] == "application/problem+json"
+            assert json.loads(body)["status"] == status
+
+
+@pytest.mark.parametrize(("request_bytes", "line"), [
+    (b"GET /ignore HTTP/1.1\r\nHost: t\r\n\r\n", b"HTTP/1.1 413 Content Too Large\r\n"),  # werkzeug's, upper-cased
+    (b"GET /" + LONG + b" HTTP/1.1\r\nHost: t\r\n\r\n", b"HTTP/1.1 414 URI Too Long\r\n"),
+    (b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n", b"HTTP/1.1 200 OK\r\n"),
+    (b"GET / HTTP/1.1\r\n\r\n", b"HTTP/1.1 400 Bad Request\r\n"),
+])
+def test_status_lines_carry_rfc_9110_reason_phrases(server, request_bytes, line) -> None:
+    with socket.create_connection(server, timeout=5) as raw:
+        raw.sendall(request_bytes)
+        assert raw.recv(65536).startswith(line)
+
+
+def test_problem_titles_use_the_same_phrases(server) -> None:
+    client = Client(server)
+    client.send(b"GET /" + LONG + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert json.loads(client.response()[2])["title"] == "URI Too Long"
 
 
 def test_a_fhir_request_without_host_is_refused_as_an_operation_outcome(server) -> None:
