@@ -12,6 +12,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.shared.pki.certs import PrivateKey
@@ -147,28 +148,31 @@ def make_identity(
     not_before: datetime | None = None,
     not_after: datetime | None = None,
     extended_key_usage: Sequence[x509.ObjectIdentifier] | None = (ExtendedKeyUsageOID.EMAIL_PROTECTION,),
+    more_emails: Sequence[str] = (),
+    subject_email: str | None = None,
 ) -> Identity:
     """An end-entity certificate for ``name``, fit for S/MIME signing and encryption by default.
 
-    ``extended_key_usage=None`` leaves the extension out.
+    ``extended_key_usage=None`` leaves the extension out. ``email`` is its first subjectAltName rfc822Name
+    (``""``: no subjectAltName at all), ``more_emails`` further ones written as given, unchecked (hostile
+    names for tests), ``subject_email`` a subject emailAddress attribute (UTF8String, any text).
     """
     now = datetime.now(UTC)
     key = cached_key(kind, name, key_size, curve)
-    email = email or f"{name.lower().replace(' ', '.')}@test.mssante.fr"
+    if email is None:
+        email = f"{name.lower().replace(' ', '.')}@test.mssante.fr"
+    subject = [x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"), x509.NameAttribute(NameOID.COMMON_NAME, name)]
+    if subject_email is not None:
+        subject.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, subject_email, _type=_ASN1Type.UTF8String))
+    alt_names = [x509.RFC822Name(email)] if email else []
+    alt_names += [x509.RFC822Name._init_without_validation(extra) for extra in more_emails]
     if key_usage is None:
         key_usage = usage_flags(
             digital_signature=True, key_encipherment=kind == "rsa", key_agreement=kind == "ec"
         )
     builder = (
         x509.CertificateBuilder()
-        .subject_name(
-            x509.Name(
-                [
-                    x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-                    x509.NameAttribute(NameOID.COMMON_NAME, name),
-                ]
-            )
-        )
+        .subject_name(x509.Name(subject))
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -176,12 +180,13 @@ def make_identity(
         .not_valid_after(not_after or now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(key_usage, critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
         )
     )
+    if alt_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
     if extended_key_usage is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(extended_key_usage)), critical=False)
     return Identity(builder.sign(ca.key, hashes.SHA256()), key, ca)

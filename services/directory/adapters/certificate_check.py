@@ -49,9 +49,15 @@ def _view(certificate: x509.Certificate, facts: CertificateFacts, mailbox: str |
 
 
 def named_addresses(view: CertificateView, field: str = "pem") -> tuple[str, ...]:
-    """The mail addresses the certificate names (subjectAltName rfc822Name, subject emailAddress), normalised."""
+    """Every mail address the certificate names, normalised, or ``CertificateNamesUnfit`` (422).
+
+    The subjectAltName rfc822Names, the subject's emailAddress attributes and any subject common name that
+    is an address (it holds '@'): a mail client may show or match any of them.
+    """
     certificate = x509.load_pem_x509_certificate(view.pem.encode())
-    names: list[str] = [str(a.value) for a in certificate.subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    subject = certificate.subject
+    names = [_text(a.value) for a in subject.get_attributes_for_oid(NameOID.EMAIL_ADDRESS)]
+    names += [name for a in subject.get_attributes_for_oid(NameOID.COMMON_NAME) if "@" in (name := _text(a.value))]
     try:
         alternative = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         names += alternative.get_values_for_type(x509.RFC822Name)
@@ -60,4 +66,8 @@ def named_addresses(view: CertificateView, field: str = "pem") -> tuple[str, ...
     except ValueError:
         raise UnusableCertificate("The certificate's subject alternative names cannot be read.",
                                   expression=field) from None
-    return certificate_addresses(names)
+    return certificate_addresses(names, field)
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode("latin-1")

@@ -36,8 +36,9 @@ def publish_certificate(command: PublishCertificate, *, uow: UnitOfWork, actor: 
                         policy: MailboxPolicy) -> tuple[CertificateView, bool]:
     """The certificate, and whether it is new (False: the same upload again, nothing announced).
 
-    It binds a key to addresses: the mailbox it is for must not be reserved (``policy``), and the addresses
-    it names must be that mailbox, its owners' or unknown here. Account kits held for want of a
+    It binds a key to addresses: the mailbox it is for must not be reserved (``policy``), every address it
+    names must be a plain address and that mailbox or its owners', and it must name that mailbox
+    (``check_certificate_names``). Account kits held for want of a
     certificate (``kit_held``) are released in the same transaction (``enrolment.completed``).
     """
     mailbox, idnps = _target(command, actor, policy)

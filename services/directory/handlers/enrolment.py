@@ -63,7 +63,8 @@ def _write(uow: UnitOfWork, form: Enrol, idnps: str, by: str, now: datetime,
     national = _national(connection, form, idnps)
     if enrolment_store.by_rpps(connection, form.rpps) is not None:
         raise AlreadyEnrolled("This professional has already enrolled.", expression="rpps")
-    check_claim(form.mailbox, idnps, enrolment_store.known_address(connection, form.mailbox), policy)
+    check_claim(form.mailbox, idnps, enrolment_store.known_address(connection, form.mailbox), policy,
+                name=(national["given"], national["family"]))
     if certificate is not None:
         named = certificate_check.named_addresses(certificate, field="certificate_pem")
         check_certificate_names(named, target=form.mailbox, owners=(idnps,),

@@ -21,8 +21,7 @@ from referencing import Registry, Resource
 
 from services.directory.adapters.annuaire_layout import PS_ACTIVITY_COLUMNS
 from services.directory.adapters.tables import BUS_TABLES
-from services.directory.domain.mailboxes import MailboxPolicy
-from services.directory.domain.names import normalise
+from services.directory.domain.mailboxes import MailboxPolicy, personal_local_part
 from services.directory.importer import import_extract
 from services.directory.synth import write_extract
 from services.shared.auth import Principal
@@ -150,9 +149,14 @@ def rpc_validator(method: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=registry)
 
 
+def personal_address(person: Person, domain: str = "maillage.mssante.fr") -> str:
+    """The new address the mailbox rule lets ``person`` claim under an operated domain: ``prenom.nom@domain``."""
+    return f"{personal_local_part(person.given, person.family)}@{domain}"
+
+
 def enrolment_form(person: Person = HELENE, **changes: Any) -> dict[str, Any]:
     form = {"civility": "Mme" if person.civility == "MME" else "M", "family": person.family.title(),
-            "given": person.given, "mailbox": f"{normalise(person.given)}.{person.rpps}@maillage.mssante.fr",
+            "given": person.given, "mailbox": personal_address(person),
             "phone1": "06 12 34 56 78", "phone2": None, "rpps": person.rpps, "address": "12 boulevard Voltaire",
             "postal_code": "75011", "city": "Paris", "specialty": None}
     form.update(changes)

@@ -14,7 +14,7 @@ from services.directory.domain.errors import (
     UnknownResource,
     UnusableCertificate,
 )
-from services.directory.domain.mailboxes import MailboxReserved
+from services.directory.domain.mailboxes import CertificateNamesUnfit, MailboxReserved
 from services.directory.domain.views import CertificateView
 from services.directory.handlers.certificates import certificates_of, publish_certificate, revoke_certificate
 from services.shared.auth import Principal
@@ -50,7 +50,7 @@ def publish(world: World, certificate: str, actor: Principal | None = None,
 
 
 def test_an_owner_publishes_for_a_mailbox_and_the_event_names_owners_not_the_pem(world: World) -> None:
-    cabinet = pem(make_identity(CA, "Cabinet Voltaire"))
+    cabinet = pem(make_identity(CA, "Cabinet Voltaire", email=CAB_BOX))
     view, created = publish(world, cabinet, mailbox=CAB_BOX.upper())
     assert created and view.mailbox == CAB_BOX and view.professional_idnps is None
     [event] = world.events("certificate.published")
@@ -63,13 +63,14 @@ def test_an_owner_publishes_for_a_mailbox_and_the_event_names_owners_not_the_pem
 
 
 def test_a_professional_publishes_for_his_own_record_by_default(world: World) -> None:
-    view, _ = publish(world, pem(make_identity(CA, "Luc Zylberstein", kind="ec")), actor=professional(LUC))
+    # a professional's own certificate may name no address (IGC-Santé personal certificates name the RPPS)
+    view, _ = publish(world, pem(make_identity(CA, "Luc Zylberstein", kind="ec", email="")), actor=professional(LUC))
     assert view.professional_idnps == "8" + LUC.rpps and view.mailbox is None and "key_agreement" in view.key_usage
     assert [c.fingerprint for c in certificates_of(read=world.read, rpps=LUC.rpps)] == [view.fingerprint]
 
 
 def test_only_owners_or_administrators(world: World) -> None:
-    certificate = pem(make_identity(CA, "Jeanne Martin"))
+    certificate = pem(make_identity(CA, "Jeanne Martin", email=JEANNE_BOX))
     with pytest.raises(NotOwner) as caught:
         publish(world, certificate, actor=professional(HELENE), mailbox=JEANNE_BOX)
     assert caught.value.status == 403
@@ -117,7 +118,7 @@ def test_a_private_key_is_refused_outright(world: World) -> None:
 
 
 def test_revocation_by_an_owner_once_then_a_new_upload_of_it_conflicts(world: World) -> None:
-    paul = pem(make_identity(CA, "Paul Durand"))
+    paul = pem(make_identity(CA, "Paul Durand", email=CAB_BOX))
     view, _ = publish(world, paul, actor=professional(PAUL), mailbox=CAB_BOX)
     with pytest.raises(NotOwner):
         revoke_certificate(view.fingerprint, uow=world.uow(), actor=professional(HELENE), clock=world.clock)
@@ -134,7 +135,7 @@ def test_revocation_by_an_owner_once_then_a_new_upload_of_it_conflicts(world: Wo
 
 
 def test_pem_is_stored_normalised(world: World) -> None:
-    identity = make_identity(CA, "Jeanne Martin")
+    identity = make_identity(CA, "Jeanne Martin", email=JEANNE_BOX)
     view, _ = publish(world, "\n\n" + pem(identity) + "\n", mailbox=JEANNE_BOX)
     assert view.pem == identity.cert.public_bytes(serialization.Encoding.PEM).decode()
 
@@ -166,5 +167,58 @@ def test_a_certificate_naming_someone_elses_mailbox_is_409(world: World) -> None
         with pytest.raises(MailboxTaken) as caught:
             publish(world, as_paul, **target)
         assert caught.value.status == 409 and caught.value.expression == "pem"
-    own = pem(make_identity(CA, "Jeanne for the cabinet", email=JEANNE_BOX))  # her own box, for a box she shares
+    # the box she shares, and her own box
+    own = pem(make_identity(CA, "Jeanne for the cabinet", email=CAB_BOX, more_emails=[JEANNE_BOX]))
     assert publish(world, own, mailbox=CAB_BOX)[1]
+
+
+@pytest.mark.parametrize("hostile", [
+    {"more_emails": ['"ne-pas-repondre"@maillage.mssante.fr']},
+    {"more_emails": ["ne-pas-repondre@maillage.mssante.fr."]},
+    {"more_emails": ["ne-pas-repondre@maillage.mssante.fr\x00.evil.com"]},
+    {"more_emails": ["<ne-pas-repondre@maillage.mssante.fr>"]}, {"more_emails": ["mailto:" + PAUL_BOX]},
+    {"more_emails": [f'"{PAUL_BOX.partition("@")[0]}"@{PAUL_BOX.partition("@")[2]}']},
+    {"more_emails": [PAUL_BOX + "."]}, {"more_emails": [PAUL_BOX.replace("a", "\u0430", 1)]},  # Cyrillic a
+    {"subject_email": PAUL_BOX.replace("a", "\u0430", 1)}, {"subject_email": "<" + PAUL_BOX + ">"},
+    {"common_name": PAUL_BOX + "."}, {"common_name": "Paul Durand <" + PAUL_BOX + ">"},
+])
+def test_a_certificate_name_that_does_not_normalise_is_422_never_skipped(world: World, hostile: dict) -> None:  # type: ignore[type-arg]
+    hostile = dict(hostile)
+    name = hostile.pop("common_name", "Jeanne Martin hostile")
+    certificate = pem(make_identity(CA, name, email=JEANNE_BOX, **hostile))
+    for target in ({"mailbox": JEANNE_BOX}, {}):
+        with pytest.raises(CertificateNamesUnfit) as caught:
+            publish(world, certificate, **target)
+        assert caught.value.status == 422 and caught.value.expression == "pem"
+        assert "@" not in caught.value.message.replace("prenom.nom@domaine.fr", "")
+    assert world.events("certificate.published") == []
+
+
+@pytest.mark.parametrize("name, error", [
+    ("ne-pas-repondre@maillage.mssante.fr", MailboxReserved),  # a common name that is an address is checked
+    (PAUL_BOX, MailboxTaken), ("future.victim@maillage.mssante.fr", MailboxTaken),
+])
+def test_a_common_name_that_is_an_address_is_one_of_the_certificates_names(world: World, name: str,
+                                                                          error: type[Exception]) -> None:
+    with pytest.raises(error):
+        publish(world, pem(make_identity(CA, name, email=JEANNE_BOX)), mailbox=JEANNE_BOX)
+
+
+@pytest.mark.parametrize("other", ["future.victim@maillage.mssante.fr", "paul@ailleurs.fr"])
+def test_a_certificate_naming_an_address_nobody_holds_is_409_and_stays_out(world: World, other: str) -> None:
+    """Else it would bind the address to her key before an administrator enrols it for someone else."""
+    certificate = pem(make_identity(CA, "Jeanne and a future box", email=JEANNE_BOX, more_emails=[other]))
+    for actor in (professional(JEANNE), ADMIN):
+        with pytest.raises(MailboxTaken) as caught:
+            publish(world, certificate, actor=actor, mailbox=JEANNE_BOX)
+        assert caught.value.status == 409 and caught.value.expression == "pem" and other not in caught.value.message
+    assert world.events("certificate.published") == []
+
+
+def test_a_certificate_for_a_mailbox_must_name_it(world: World) -> None:
+    unnamed, own = make_identity(CA, "Jeanne unnamed", email=""), make_identity(CA, "Jeanne box", email=JEANNE_BOX)
+    for certificate in (unnamed, own):
+        with pytest.raises(CertificateNamesUnfit) as caught:
+            publish(world, pem(certificate), mailbox=CAB_BOX)  # her cabinet's box, which the certificate does not name
+        assert caught.value.status == 422 and caught.value.expression == "pem" and "must name" in caught.value.message
+    assert publish(world, pem(own), mailbox=JEANNE_BOX)[1]

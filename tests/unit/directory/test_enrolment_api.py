@@ -12,7 +12,14 @@ from services.directory.adapters.tables import certificate, enrolment, mailbox, 
 from services.directory.domain.commands import PublishCertificate
 from services.directory.domain.enrolment import Enrol
 from services.directory.domain.errors import AlreadyEnrolled, MailboxTaken, NameMismatch, NotInNationalDirectory
-from services.directory.domain.mailboxes import MailboxNotClaimable, MailboxPolicy, MailboxReserved
+from services.directory.domain.mailboxes import (
+    CertificateNamesUnfit,
+    Claim,
+    MailboxNotClaimable,
+    MailboxPolicy,
+    MailboxReserved,
+)
+from services.directory.handlers import enrolment as enrolment_handler
 from services.directory.handlers.certificates import publish_certificate
 from services.directory.handlers.enrolment import enrol, enrolment_of
 from services.directory.importer import import_extract
@@ -33,6 +40,7 @@ from tests.unit.directory.directory_world import (
     PAUL_BOX,
     World,
     enrolment_form,
+    personal_address,
     professional,
     write_mailboxes,
 )
@@ -126,7 +134,7 @@ def test_a_mailbox_of_someone_else_is_409_but_ones_own_is_reused(world: World) -
 
 
 def test_a_certificate_given_with_the_form_is_stored_for_the_new_mailbox(world: World) -> None:
-    pem = make_identity(make_ca("Enrolment CA"), "Helene Lefevre").cert_pem.decode()
+    pem = make_identity(make_ca("Enrolment CA"), "Helene Lefevre", email=personal_address(HELENE)).cert_pem.decode()
     accepted = run(world, certificate_pem=pem)
     [stored] = rows(world, certificate)
     assert (stored["mailbox_address"], stored["fingerprint"]) == (accepted.mailbox, accepted.certificate_fingerprint)
@@ -173,12 +181,12 @@ def test_taking_the_platform_address_or_a_role_address_is_403_for_anyone(world: 
 
 def test_a_new_address_outside_the_operated_domains_is_422(world: World) -> None:
     with pytest.raises(MailboxNotClaimable) as caught:
-        run(world, mailbox="helene.lefevre@infirmier.mssante.fr")
+        run(world, mailbox=personal_address(HELENE, "infirmier.mssante.fr"))
     assert caught.value.status == 422 and caught.value.expression == "mailbox" and nothing_written(world)
     other = MailboxPolicy.of(("infirmier.mssante.fr",), PLATFORM)
-    accepted = enrol(Enrol(**enrolment_form(mailbox="helene.lefevre@infirmier.mssante.fr")), uow=world.uow(),
-                     actor=professional(HELENE), clock=world.clock, policy=other)
-    assert accepted.mailbox == "helene.lefevre@infirmier.mssante.fr"
+    accepted = enrol(Enrol(**enrolment_form(mailbox=personal_address(HELENE, "infirmier.mssante.fr"))),
+                     uow=world.uow(), actor=professional(HELENE), clock=world.clock, policy=other)
+    assert accepted.mailbox == "helene.lefevre-d-ete@infirmier.mssante.fr"
 
 
 def test_an_address_another_professional_claimed_is_409(world: World) -> None:
@@ -212,7 +220,7 @@ def kit_of(world: World, enrolment_id: str) -> bool:
 
 
 def test_with_a_certificate_the_kit_goes_at_once(world: World) -> None:
-    pem = make_identity(make_ca("Enrolment CA"), "Helene Lefevre").cert_pem.decode()
+    pem = make_identity(make_ca("Enrolment CA"), "Helene Lefevre", email=personal_address(HELENE)).cert_pem.decode()
     accepted = run(world, certificate_pem=pem)
     assert not accepted.kit_held and not kit_of(world, accepted.id)
     [event] = world.events("professional.enrolled")
@@ -233,8 +241,8 @@ def test_a_held_kit_is_released_once_by_the_first_certificate_of_the_mailbox(wor
     assert enrolment_of(accepted.id, read=world.read, actor=ADMIN).kit_held
     ca = make_ca("Later CA")
     first, created = publish_certificate(
-        PublishCertificate(make_identity(ca, "Helene 1").cert_pem.decode(), accepted.mailbox), uow=world.uow(),
-        actor=professional(HELENE), clock=world.clock, policy=MAILBOX_POLICY)
+        PublishCertificate(make_identity(ca, "Helene 1", email=accepted.mailbox).cert_pem.decode(), accepted.mailbox),
+        uow=world.uow(), actor=professional(HELENE), clock=world.clock, policy=MAILBOX_POLICY)
     assert created and not kit_of(world, accepted.id)
     [completed] = world.events("enrolment.completed")
     validate_event_body("enrolment.completed", completed)
@@ -242,14 +250,15 @@ def test_a_held_kit_is_released_once_by_the_first_certificate_of_the_mailbox(wor
     assert completed["data"] | {"completed_at": "x"} == {
         "schema_version": 1, "enrolment_id": accepted.id, "rpps": HELENE.rpps, "mailbox": accepted.mailbox,
         "display_name": "Mme Hélène LEFÈVRE-D'ÉTÉ", "certificate_fingerprint": first.fingerprint, "completed_at": "x"}
-    publish_certificate(PublishCertificate(make_identity(ca, "Helene 2").cert_pem.decode(), accepted.mailbox),
+    publish_certificate(PublishCertificate(make_identity(ca, "Helene 2", email=accepted.mailbox).cert_pem.decode(),
+                                           accepted.mailbox),
                         uow=world.uow(), actor=professional(HELENE), clock=world.clock, policy=MAILBOX_POLICY)
     assert len(world.events("enrolment.completed")) == 1
 
 
 def test_a_professionals_own_certificate_releases_the_kit_of_the_mailbox_he_alone_owns(world: World) -> None:
     accepted = run(world)
-    own = make_identity(make_ca("Later CA"), "Helene own").cert_pem.decode()
+    own = make_identity(make_ca("Later CA"), "Helene own", email=accepted.mailbox).cert_pem.decode()
     publish_certificate(PublishCertificate(own), uow=world.uow(), actor=professional(HELENE), clock=world.clock,
                         policy=MAILBOX_POLICY)
     [completed] = world.events("enrolment.completed")
@@ -259,9 +268,9 @@ def test_a_professionals_own_certificate_releases_the_kit_of_the_mailbox_he_alon
 def test_a_certificate_of_another_mailbox_or_professional_releases_nothing(world: World) -> None:
     accepted = run(world)
     ca = make_ca("Later CA")
-    publish_certificate(PublishCertificate(make_identity(ca, "Paul own").cert_pem.decode()), uow=world.uow(),
+    publish_certificate(PublishCertificate(make_identity(ca, "Paul own", email="").cert_pem.decode()), uow=world.uow(),
                         actor=professional(PAUL), clock=world.clock, policy=MAILBOX_POLICY)
-    publish_certificate(PublishCertificate(make_identity(ca, "Paul box").cert_pem.decode(), PAUL_BOX),
+    publish_certificate(PublishCertificate(make_identity(ca, "Paul box", email=PAUL_BOX).cert_pem.decode(), PAUL_BOX),
                         uow=world.uow(), actor=professional(PAUL), clock=world.clock, policy=MAILBOX_POLICY)
     assert world.events("enrolment.completed") == [] and kit_of(world, accepted.id)
     with world.engine.connect() as connection:
@@ -271,9 +280,10 @@ def test_a_certificate_of_another_mailbox_or_professional_releases_nothing(world
 def test_two_enrolments_of_one_new_mailbox_at_the_same_moment_leave_one_owner(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second one's rule check ran before the first committed (read committed): the database refuses it."""
-    new = "nouvelle.adresse@maillage.mssante.fr"
+    new = personal_address(HELENE)
     run(world, mailbox=new)
-    monkeypatch.setattr(enrolment_store, "known_address", lambda *_args: None)  # it saw the address free
+    # it saw the address free (and, a namesake, hers to take)
+    monkeypatch.setattr(enrolment_handler, "check_claim", lambda *_args, **_kwargs: Claim.NEW)
 
     with pytest.raises(Conflict) as caught:
         run(world, person=JEANNE, actor=professional(JEANNE), mailbox=new)
@@ -281,3 +291,28 @@ def test_two_enrolments_of_one_new_mailbox_at_the_same_moment_leave_one_owner(
     assert caught.value.status == 409 and caught.value.expression == "mailbox"
     assert [r["rpps"] for r in rows(world, enrolment, enrolment.c.mailbox == new)] == [HELENE.rpps]
     assert len(world.events("professional.enrolled")) == 1
+
+
+@pytest.mark.parametrize("local", ["maillage-admin", "ne-pas-repondre1", "contact", "secretariat", "info",
+                                   "jeanne.martin", "helene", "lefevre-d-ete.helene", "helene.lefevre-d-ete123"])
+def test_a_new_address_that_is_not_the_professionals_name_is_refused_even_for_an_administrator(
+        world: World, local: str) -> None:
+    for actor in (professional(HELENE), ADMIN):
+        with pytest.raises((MailboxNotClaimable, MailboxReserved)) as caught:
+            run(world, actor=actor, mailbox=f"{local}@maillage.mssante.fr")
+        assert caught.value.expression == "mailbox" and local not in caught.value.message
+    assert nothing_written(world)
+    assert run(world, mailbox=personal_address(HELENE).replace("@", "2@")).mailbox == \
+        "helene.lefevre-d-ete2@maillage.mssante.fr"
+
+
+def test_a_certificate_given_with_the_form_must_name_the_new_mailbox_and_nothing_unclaimed(world: World) -> None:
+    ca = make_ca("Enrolment CA")
+    with pytest.raises(CertificateNamesUnfit) as unfit:
+        run(world, certificate_pem=make_identity(ca, "Helene no box", email="").cert_pem.decode())
+    with pytest.raises(MailboxTaken) as unclaimed:
+        run(world, certificate_pem=make_identity(ca, "Helene future", email=personal_address(HELENE),
+                                                 more_emails=["future.victim@maillage.mssante.fr"]).cert_pem.decode())
+    for caught in (unfit, unclaimed):
+        assert caught.value.expression == "certificate_pem"
+    assert (unfit.value.status, unclaimed.value.status) == (422, 409) and nothing_written(world)

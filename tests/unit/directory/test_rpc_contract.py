@@ -50,13 +50,14 @@ def test_resolve_addresses_keys_by_the_address_as_asked(world: World) -> None:
 
 
 def test_the_mailbox_certificate_wins_else_its_single_owners_own(world: World) -> None:
-    own = make_identity(CA, "Paul Durand personal")
+    own = make_identity(CA, "Paul Durand personal", email="")  # IGC-Santé style: no address
     publish_certificate(PublishCertificate(own.cert_pem.decode()), uow=world.uow(), actor=professional(PAUL),
                         clock=world.clock, policy=MAILBOX_POLICY)
     answer = rpc.resolve_addresses([PAUL_BOX, CAB_BOX], read=world.read, clock=world.clock)
     assert answer[PAUL_BOX]["certificate_pem"] == own.cert_pem.decode()
     assert answer[CAB_BOX]["certificate_pem"] is None  # two owners: no single owner's certificate stands in
-    box, _ = publish_certificate(PublishCertificate(make_identity(CA, "Paul box").cert_pem.decode(), PAUL_BOX),
+    paul_box = make_identity(CA, "Paul box", email=PAUL_BOX).cert_pem.decode()
+    box, _ = publish_certificate(PublishCertificate(paul_box, PAUL_BOX),
                                  uow=world.uow(), actor=professional(PAUL), clock=world.clock,
                                  policy=MAILBOX_POLICY)
     answer = valid("resolve_addresses", rpc.resolve_addresses([PAUL_BOX], read=world.read, clock=world.clock))
