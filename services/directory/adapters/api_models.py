@@ -16,7 +16,9 @@ from services.shared.web.capabilities import (
 )
 
 _NAME = Field(min_length=1, max_length=100, json_schema_extra={"pattern": NOT_BLANK})
-_PEM = Field(default=None, max_length=20_000, description="One X.509 certificate in PEM, to encrypt for you.")
+_PEM = Field(default=None, max_length=20_000, description=(
+    "One X.509 certificate in PEM, to encrypt for you: it must name the mailbox, and every address it names must "
+    "be a plain mailbox address of yours."))
 
 
 class _Strict(BaseModel):
@@ -31,8 +33,10 @@ class EnrolmentRequest(_Strict):
     given: str = _NAME
     mailbox: str = Field(max_length=254, json_schema_extra=dict(MAIL_ADDRESS), description=(
         "Your MSSanté mailbox: an address the MSSanté directory lists for your RPPS number (you alone), or a new "
-        "address under a domain the platform operates. Reserved addresses (postmaster, no-reply, the platform's "
-        "sender...) and anyone else's are refused."))
+        "address under a domain the platform operates that is your given and family names as the national "
+        "directory spells them (prenom.nom, no accents, hyphens for spaces and apostrophes), optionally followed by a "
+        "one- or two-digit number. Reserved addresses (postmaster, no-reply, the platform's sender and their "
+        "variants...) and anyone else's are refused."))
     phone1: str = Field(max_length=20)
     phone2: str | None = Field(default=None, max_length=20)
     rpps: str = Field(max_length=11, description="Your RPPS number (11 digits).", json_schema_extra=dict(RPPS))
@@ -63,7 +67,10 @@ ENROLMENT_RESPONSE = {
 class CertificateRequest(_Strict):
     """For ``mailbox``, else for the professional ``rpps`` (administrators), else for your own record."""
 
-    pem: str = Field(max_length=20_000)
+    pem: str = Field(max_length=20_000, description=(
+        "One PEM certificate. Every address it names (subject alternative names, e-mail address, a common name "
+        "that is an address) must be a plain mailbox address, the mailbox it is published for or one its owners "
+        "hold; a certificate for a mailbox must name it."))
     mailbox: str | None = Field(default=None, max_length=254, json_schema_extra={"anyOf": [dict(MAIL_ADDRESS),
                                                                                            {"type": "null"}]})
     rpps: str | None = Field(default=None, max_length=11, json_schema_extra={"anyOf": [dict(RPPS), {"type": "null"}]})

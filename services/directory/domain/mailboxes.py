@@ -156,9 +156,9 @@ def check_claim(address: str, claimant: str, known: KnownAddress | None, policy:
                 "listed for your RPPS number in the MSSanté directory.", expression=field)
         if not is_personal_local_part(address.rpartition("@")[0], *name):
             raise MailboxNotClaimable(
-                "A new mailbox address must be your given name and family name as the national directory spells "
-                "them (prenom.nom: no accents, lower case, spaces and apostrophes as hyphens), optionally followed by "
-                "a one- or two-digit number for a namesake.", expression=field)
+                "A new mailbox address must be your given name, a dot and your family name as the national directory "
+                "spells them, without accents, in lower case, with hyphens for spaces and apostrophes, optionally "
+                "followed by a one- or two-digit number for a namesake.", expression=field)
         return Claim.NEW
     if known.enrolled_by - {claimant}:
         raise MailboxTaken("Another professional has already claimed this mailbox address.", expression=field)
@@ -216,5 +216,5 @@ def certificate_addresses(names: Iterable[str], field: str = "pem") -> tuple[str
             found[check_mailbox_address(name)] = None
         except Invalid:
             raise CertificateNamesUnfit("The certificate names an e-mail address that is not a plain mailbox "
-                                        "address (prenom.nom@domaine.fr).", expression=field) from None
+                                        "address; every address it names must be one.", expression=field) from None
     return tuple(found)

@@ -41,10 +41,14 @@ class EnrolmentRoutes:
             201: "Enrolled: mailbox created; `account_kit_status` says whether the account kit is on its way by "
                  "secure message (`sending`) or held until a certificate is published for the mailbox (`held`)",
             **_CHECKS,
-            403: "Not your RPPS number, or a mailbox address reserved to the platform (postmaster, no-reply...)",
-            409: "Already enrolled, or a mailbox address listed for or claimed by someone else",
-            422: "Unknown RPPS number, names not matching the national directory, unusable certificate, or a new "
-                 "mailbox address outside the domains the platform operates"}))
+            403: "Not your RPPS number, or a mailbox address reserved to the platform (postmaster, no-reply, "
+                 "maillage-admin and their variants...), or one the certificate names",
+            409: "Already enrolled, or a mailbox address listed for or claimed by someone else, or the certificate "
+                 "names an address that is not yours",
+            422: "Unknown RPPS number, names not matching the national directory, unusable certificate (or one not "
+                 "naming the mailbox, or naming what is not a plain address), or a new mailbox address outside the "
+                 "domains the platform operates or not your given and family names (prenom.nom, optionally followed "
+                 "by a one- or two-digit number)"}))
     def enrol(self, request: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
         form = read_json(request, model=EnrolmentRequest).command()
         accepted = enrolment.enrol(form, uow=self.db.uow(), actor=request.principal, clock=utc_now,
@@ -65,7 +69,11 @@ class EnrolmentRoutes:
             200: "Already published (same certificate, same owner)", **_CHECKS, **_OWNER,
             403: "Not the owner (nor an administrator), or a mailbox address reserved to the platform, named as "
                  "`mailbox` or in the certificate",
-            409: "The certificate is revoked or belongs to another owner, or names someone else's mailbox address"}))
+            409: "The certificate is revoked or belongs to another owner, or names someone else's mailbox address "
+                 "or one its owners do not hold",
+            422: "The certificate cannot serve (the detail says why), names what is not a plain address (in its "
+                 "subject alternative names, e-mail address or common name), or does not name the mailbox it is "
+                 "published for"}))
     def publish_certificate(self, request: Any) -> tuple[int, dict[str, Any]]:
         command = read_json(request, model=CertificateRequest).command()
         view, created = certificates.publish_certificate(command, uow=self.db.uow(), actor=request.principal,

@@ -18,6 +18,7 @@ from tests.unit.directory.directory_world import (
     NOBODY_RPPS,
     PAUL,
     enrolment_form,
+    personal_address,
 )
 
 pytestmark = pytest.mark.integration
@@ -107,8 +108,8 @@ def test_include_over_http_and_read_by_id(directory: Directory) -> None:
 
 
 def test_enrolment_over_http_with_its_event_on_the_bus(directory: Directory, observer: Observer) -> None:
-    form = enrolment_form(HELENE, mailbox="helene.lefevre@maillage.mssante.fr",
-                          certificate_pem=make_identity(CA, "Helene L").cert_pem.decode())
+    form = enrolment_form(HELENE, certificate_pem=make_identity(CA, "Helene L", email=personal_address(HELENE))
+                          .cert_pem.decode())
     with directory.client(rpps=HELENE.rpps) as helene:
         created = helene.post("/api/v1/enrolments", json=form)
         assert created.status_code == 201, created.text
@@ -148,7 +149,7 @@ def test_enrolment_refusals_are_problems_naming_the_field(directory: Directory, 
 
 def test_certificates_over_http(directory: Directory) -> None:
     weak = make_identity(CA, "Weak Paul", key_size=1024).cert_pem.decode()
-    good = make_identity(CA, "Good Paul").cert_pem.decode()
+    good = make_identity(CA, "Good Paul", email=CAB_BOX).cert_pem.decode()
     with directory.client(rpps=PAUL.rpps) as paul, directory.client(rpps=LUC.rpps) as luc:
         refused = paul.post("/api/v1/directory/certificates", json={"pem": weak, "mailbox": CAB_BOX})
         assert refused.status_code == 422 and "1024 bits" in refused.json()["detail"]

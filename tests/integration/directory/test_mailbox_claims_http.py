@@ -14,7 +14,15 @@ from services.shared.bus.schemas import validate_event_body
 from tests.integration.directory.conftest import Directory
 from tests.support.pki import make_ca, make_identity
 from tests.support.platform import Observer, eventually
-from tests.unit.directory.directory_world import CAB_BOX, JEANNE, JEANNE_BOX, LUC, PAUL_BOX, enrolment_form
+from tests.unit.directory.directory_world import (
+    CAB_BOX,
+    JEANNE,
+    JEANNE_BOX,
+    LUC,
+    PAUL_BOX,
+    enrolment_form,
+    personal_address,
+)
 
 pytestmark = pytest.mark.integration
 CA = make_ca("Claims HTTP CA")
@@ -47,6 +55,15 @@ def kits(directory: Directory) -> Iterator[Observer]:
     (PAUL_BOX.upper(), 409, "for someone else"),
     (CAB_BOX, 409, "for someone else"),  # listed for Jeanne and for Paul
     ("jeanne.martin@infirmier.mssante.fr", 422, "domain the platform operates"),  # a new address elsewhere
+    # lookalikes and role names under the operated domain: a new address there is the professional's name
+    ("ne-pas-repondre1@maillage.mssante.fr", 403, "reserved to the platform"),
+    ("no-reply-notifications@maillage.mssante.fr", 403, "reserved to the platform"),
+    ("maillage-admin@maillage.mssante.fr", 403, "reserved to the platform"),
+    ("postmaster1@maillage.mssante.fr", 403, "reserved to the platform"),
+    ("secretariat@maillage.mssante.fr", 422, "a dot and your family name"),
+    ("contact@maillage.mssante.fr", 422, "a dot and your family name"),
+    ("paul.durand@maillage.mssante.fr", 422, "a dot and your family name"),  # someone else's name
+    ("jeanne.martin123@maillage.mssante.fr", 422, "a dot and your family name"),
 ])
 def test_enrolment_refusals_name_the_mailbox(directory: Directory, mailbox: str, status: int, words: str) -> None:
     for client in (directory.client(rpps=JEANNE.rpps), directory.client(roles=("admin",))):
@@ -75,6 +92,58 @@ def test_certificate_publication_refusals_name_the_mailbox_or_the_certificate(di
             "certificates": []}
 
 
+HOSTILE_NAMES = ['"ne-pas-repondre"@maillage.mssante.fr', "ne-pas-repondre@maillage.mssante.fr.",
+                 "ne-pas-repondre@maillage.mssante.fr\x00.evil.com", "<ne-pas-repondre@maillage.mssante.fr>",
+                 "mailto:ne-pas-repondre@maillage.mssante.fr", '"paul.durand"@medecin.mssante.fr',
+                 PAUL_BOX + ".", PAUL_BOX.replace("a", "\u0430", 1)]
+
+
+def test_a_certificate_naming_what_is_not_a_plain_address_or_not_its_owners_is_refused(directory: Directory) -> None:
+    """Every name a certificate carries (subjectAltName, emailAddress, a CN that is an address) counts."""
+    def certificate(label: str, **names: Any) -> str:
+        return make_identity(CA, label, **names).cert_pem.decode()
+
+    cases = [(certificate(f"Jeanne hostile {i}", email=JEANNE_BOX, more_emails=[name]), 422, "not a plain mailbox")
+             for i, name in enumerate(HOSTILE_NAMES)]
+    cases += [
+        (certificate("Jeanne subject", email=JEANNE_BOX, subject_email=PAUL_BOX.replace("a", "\u0430", 1)), 422,
+         "not a plain mailbox"),
+        (certificate(PAUL_BOX + ".", email=JEANNE_BOX), 422, "not a plain mailbox"),  # CN
+        (certificate("Jeanne future", email=JEANNE_BOX, more_emails=["future.victim@maillage.mssante.fr"]), 409,
+         "not its owners'"),  # under an operated domain, held by nobody yet
+        (certificate("Jeanne elsewhere", email=JEANNE_BOX, more_emails=["jeanne@gmail.com"]), 409, "not its owners'"),
+        (certificate("Jeanne and Paul", email=JEANNE_BOX, more_emails=[PAUL_BOX]), 409, "someone else"),
+        (certificate(PAUL_BOX, email=JEANNE_BOX), 409, "someone else"),  # a CN that is Paul's address
+        (certificate("Jeanne without box", email=""), 422, "must name the mailbox"),
+    ]
+    with directory.client(rpps=JEANNE.rpps) as jeanne, directory.client(roles=("admin",)) as admin:
+        for pem, status, words in cases:
+            for client in (jeanne, admin):
+                answer = client.post("/api/v1/directory/certificates", json={"pem": pem, "mailbox": JEANNE_BOX})
+                refused_as(answer, status, "pem", words)
+                assert "paul" not in answer.json()["detail"] and "future" not in answer.json()["detail"]
+        # her own box named, for the cabinet's box she shares, which it does not name
+        refused_as(jeanne.post("/api/v1/directory/certificates", json={
+            "pem": certificate("Jeanne not the cabinet", email=JEANNE_BOX), "mailbox": CAB_BOX}),
+            422, "pem", "must name the mailbox")
+        assert jeanne.get("/api/v1/directory/certificates", params={"mailbox": JEANNE_BOX}).json() == {
+            "certificates": []}
+        named = jeanne.post("/api/v1/directory/certificates", json={
+            "pem": certificate("Jeanne named", email=JEANNE_BOX), "mailbox": JEANNE_BOX})
+        assert named.status_code == 201, named.text
+
+
+def test_an_enrolment_certificate_must_name_the_new_mailbox(directory: Directory) -> None:
+    box = personal_address(JEANNE)
+    pem = make_identity(CA, "Jeanne new box", email=box, more_emails=["future.victim@maillage.mssante.fr"])
+    with directory.client(rpps=JEANNE.rpps) as jeanne:
+        unnamed = make_identity(CA, "Jeanne no box", email="").cert_pem.decode()
+        refused_as(jeanne.post("/api/v1/enrolments", json=enrolment_form(JEANNE, mailbox=box, certificate_pem=unnamed)),
+                   422, "certificate_pem", "must name the mailbox")
+        refused_as(jeanne.post("/api/v1/enrolments", json=enrolment_form(
+            JEANNE, mailbox=box, certificate_pem=pem.cert_pem.decode())), 409, "certificate_pem", "not its owners'")
+
+
 def test_an_enrolment_without_certificate_holds_the_kit_until_one_is_published(directory: Directory,
                                                                               kits: Observer) -> None:
     form = enrolment_form(LUC, mailbox="luc.zylberstein@maillage.mssante.fr")
@@ -88,7 +157,7 @@ def test_an_enrolment_without_certificate_holds_the_kit_until_one_is_published(d
         assert first.status_code == 201, first.text
         assert luc.get(created.headers["location"]).json()["account_kit_status"] == "sending"
         second = luc.post("/api/v1/directory/certificates", json={
-            "pem": make_identity(CA, "Luc box 2").cert_pem.decode(), "mailbox": form["mailbox"]})
+            "pem": make_identity(CA, "Luc box 2", email=form["mailbox"]).cert_pem.decode(), "mailbox": form["mailbox"]})
         assert second.status_code == 201, second.text
     events: list[dict[str, Any]] = []
     eventually(lambda: events.extend(kits.drain()) or len([e for e in events
@@ -109,6 +178,12 @@ def test_the_openapi_document_states_the_refusals_and_the_kit_status(directory: 
     enrolling = document["paths"]["/api/v1/enrolments"]["post"]["responses"]
     assert "reserved" in enrolling["403"]["description"] and "someone else" in enrolling["409"]["description"]
     assert "domains the platform operates" in enrolling["422"]["description"]
+    assert "your given and family names" in enrolling["422"]["description"]
+    assert "not a plain address" in publishing_422(document) and "does not name" in publishing_422(document)
     assert "held" in enrolling["201"]["description"] and '"sending", "held"' in json.dumps(document)
     publishing = document["paths"]["/api/v1/directory/certificates"]["post"]["responses"]
     assert "reserved" in publishing["403"]["description"] and "someone else" in publishing["409"]["description"]
+
+
+def publishing_422(document: dict[str, Any]) -> str:
+    return str(document["paths"]["/api/v1/directory/certificates"]["post"]["responses"]["422"]["description"])

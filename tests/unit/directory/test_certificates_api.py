@@ -190,7 +190,7 @@ def test_a_certificate_name_that_does_not_normalise_is_422_never_skipped(world: 
         with pytest.raises(CertificateNamesUnfit) as caught:
             publish(world, certificate, **target)
         assert caught.value.status == 422 and caught.value.expression == "pem"
-        assert "@" not in caught.value.message.replace("prenom.nom@domaine.fr", "")
+        assert "@" not in caught.value.message and caught.value.message.count(".") == 1
     assert world.events("certificate.published") == []
 
 
