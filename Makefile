@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/lint-imports  # the contracts in pyproject.toml [tool.importlinter]
 
 typecheck: install
-	$(BIN)/mypy services/shared services/cli
+	$(BIN)/mypy services
 
 clean:
 	rm -rf $(VENV) var/*.db

@@ -20,7 +20,7 @@ from services.directory.adapters.mailbox_store import MailboxStore
 from services.directory.adapters.pipeline import read_chunks
 from services.directory.adapters.stores import Counts, rollback_journal
 from services.directory.adapters.tables import activity, import_run
-from services.shared.contracts.directory_events import DirectoryImported
+from services.shared.contracts.directory_events import DirectoryImported, ImportKind
 from services.shared.db import UnitOfWork
 from services.shared.errors import Unprocessable
 
@@ -44,7 +44,7 @@ class ImportReport:
     """Counts of one import; ``rejections`` keeps the first ``max_rejections`` (line, reason)."""
 
     import_id: str
-    kind: str
+    kind: ImportKind
     file_name: str
     encoding: str
     rows: int = 0
@@ -136,7 +136,7 @@ def _write(store: Any, source: Generator[Chunk, None, None], report: ImportRepor
         for chunk in source:
             store.write(chunk)
             listeners.tell(report, chunk)
-        return store.finish()  # type: ignore[no-any-return]
+        return store.finish()
     except BaseException:
         source.close()  # stops the reading process, if any, now rather than when collected
         store.close()

@@ -1,7 +1,7 @@
 """Chunks: an extract's rows turned into database records, a few thousand lines at a time."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,7 +35,7 @@ class Chunker(Protocol):
         """Take in ``result()`` of this chunker's copy in the reading process."""
 
 
-def chunks(extract: Extract, chunker: Chunker, size: int = CHUNK_LINES) -> Iterator[Chunk]:
+def chunks(extract: Extract, chunker: Chunker, size: int = CHUNK_LINES) -> Generator[Chunk, None, None]:
     """The extract's lines, ``size`` at a time, as chunks of records; memory stays flat."""
     add = chunker.add
     rejections: list[Rejection] = []

@@ -9,9 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.directory.adapters import fhir_values as values
-from services.directory.domain.search import DEFAULT_COUNT, LIMITS, Paging, Resource, Search
+from services.directory.domain.search import DEFAULT_COUNT, LIMITS, Resource, Search
 from services.shared.fhir.capability import SearchParam
-from services.shared.fhir.params import ID, LAST_UPDATED, TOO_COSTLY, Param, SearchSpec, is_lenient, parse_query
+from services.shared.fhir.params import (
+    ID,
+    LAST_UPDATED,
+    TOO_COSTLY,
+    Paging,
+    Param,
+    SearchSpec,
+    is_lenient,
+    parse_query,
+)
 
 __all__ = ["INCLUDES", "PARAMS", "SORTS", "TOO_COSTLY", "Param", "is_lenient", "parse_search", "result_parameters",
            "search_includes", "search_params"]

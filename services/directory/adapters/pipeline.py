@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import struct
 import traceback
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import suppress
 from typing import Any, BinaryIO
 
@@ -33,7 +33,7 @@ _MARSHAL_VERSION = 4
 
 
 def read_chunks(extract: Extract, chunker: Chunker, *, parallel: bool | None = None,
-                size: int = CHUNK_LINES) -> Iterator[Chunk]:
+                size: int = CHUNK_LINES) -> Generator[Chunk, None, None]:
     """``chunks(extract, chunker)``, read by a child process when ``parallel`` (default: large files)."""
     if parallel is None:
         parallel = extract.size >= PARALLEL_MIN_BYTES and "fork" in multiprocessing.get_all_start_methods()
@@ -42,7 +42,7 @@ def read_chunks(extract: Extract, chunker: Chunker, *, parallel: bool | None = N
     return _from_child(extract, chunker, size)
 
 
-def _from_child(extract: Extract, chunker: Chunker, size: int) -> Iterator[Chunk]:
+def _from_child(extract: Extract, chunker: Chunker, size: int) -> Generator[Chunk, None, None]:
     context = multiprocessing.get_context("fork")
     read_end, write_end = os.pipe()
     with suppress(OSError):  # a larger pipe: fewer wake-ups per chunk (Linux)

@@ -15,8 +15,9 @@ from services.directory.adapters.fhir_resources import role_id
 from services.directory.adapters.search_filters import BUILDERS, Condition, postal_code
 from services.directory.adapters.tables import activity, mailbox, mailbox_owner, organisation, professional
 from services.directory.domain.names import prefix_bounds
-from services.directory.domain.search import MAX_OFFSET, Resource, Search, SearchTooCostly, SortKey, Text
+from services.directory.domain.search import MAX_OFFSET, Resource, Search, SearchTooCostly, Text
 from services.directory.domain.views import OrganisationView, Page, PractitionerView, RoleView
+from services.shared.fhir.params import SortKey
 
 _TABLES = {Resource.PRACTITIONER: professional, Resource.ROLE: activity, Resource.ORGANIZATION: organisation}
 _COLUMNS = {Resource.PRACTITIONER: view_rows.PRACTITIONER_COLUMNS, Resource.ROLE: view_rows.ROLE_COLUMNS,
@@ -72,7 +73,7 @@ _WINDOWED = {resource: sa.select(*_COLUMNS[resource], sa.func.count().over().lab
 
 # _sort: what each name orders by (an index's leading columns); the resource's key breaks ties.
 p, a, o = professional.c, activity.c, organisation.c
-_SORT_COLUMNS: dict[Resource, dict[str, tuple[sa.ColumnElement[Any], ...]]] = {
+_SORT_COLUMNS: dict[Resource, dict[str, tuple[sa.Column[Any], ...]]] = {
     Resource.PRACTITIONER: {"family": (p.family_norm, p.given_norm), "given": (p.given_norm, p.family_norm),
                             "_id": (p.idnps,)},
     Resource.ROLE: {"practitioner": (a.professional_idnps,), "address-postalcode": (a.postal_code, a.family_norm)},

@@ -23,7 +23,7 @@ def carries_cda(media_type: str, data: bytes) -> bool:
 
 def _is_cda(head: bytes) -> bool:
     # Only the first start tag is read: no entity expansion beyond it, no full parse.
-    parser: ElementTree.XMLPullParser = ElementTree.XMLPullParser(events=("start",))
+    parser: ElementTree.XMLPullParser[ElementTree.Element] = ElementTree.XMLPullParser(events=("start",))
     try:
         parser.feed(head)
         for event in parser.read_events():

@@ -12,12 +12,14 @@ from services.shared.contracts.messaging_events import (
     Bounce,
     MessageBounced,
     MessageDelivered,
+    MessagePriority,
     MessageRead,
     MessageSubmitted,
+    SendingMode,
 )
 
 
-def submitted(message_id: str, sender: str, recipients: Sequence[str], *, mode: str, priority: str,
+def submitted(message_id: str, sender: str, recipients: Sequence[str], *, mode: SendingMode, priority: MessagePriority,
               size: int, at: datetime) -> MessageSubmitted:
     return MessageSubmitted(message_id=message_id, sender=sender, recipients=tuple(recipients), mode=mode,
                             priority=priority, size=size, submitted_at=at)

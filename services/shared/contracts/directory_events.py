@@ -21,6 +21,7 @@ Fingerprint = Annotated[str, Field(pattern="^[0-9a-f]{64}$",
 DisplayName = Annotated[str, Field(
     description="Civility and name of the professional, for the kit's greeting (not patient data).")]
 Count = Annotated[int, Field(ge=0)]
+ImportKind = Literal["ps_activity", "mssante"]
 _TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 _FINGERPRINT = "5d41402abc4b2a76b9719d911017c592ae1f2c0d3d1a8b7e0f5e2c4b6a8d9e01"
 
@@ -150,7 +151,7 @@ class DirectoryImported(EventData):
          "updated": 5300, "unchanged": 1993100, "deactivated": 400, "rejected": 12})
 
     import_id: Annotated[str, Field(pattern="^[0-9a-f]{32}$")]
-    kind: Literal["ps_activity", "mssante"]
+    kind: ImportKind
     rows: Count
     created: Count
     updated: Count

@@ -20,6 +20,8 @@ MESSAGE_DELIVERED = "message.delivered"
 MESSAGE_BOUNCED = "message.bounced"
 MESSAGE_READ = "message.read"
 
+SendingMode = Literal["platform-signed", "client-signed", "end-to-end"]
+MessagePriority = Literal["routine", "urgent", "asap", "stat"]
 BounceCodeName = Literal["UNKNOWN_RECIPIENT", "INACTIVE_RECIPIENT", "NO_CERTIFICATE", "INVALID_CERTIFICATE",
                          "NOT_ENCRYPTED_FOR_RECIPIENT"]
 _ID = "8d0e6c1b-2f4a-4c3e-9b7d-5a1f0e2c3d4b"
@@ -54,8 +56,8 @@ class MessageSubmitted(_MessageEvent):
 
     sender: MailboxAddress
     recipients: Annotated[tuple[MailboxAddress, ...], Field(min_length=1, max_length=50)]
-    mode: Literal["platform-signed", "client-signed", "end-to-end"]
-    priority: Literal["routine", "urgent", "asap", "stat"]
+    mode: SendingMode
+    priority: MessagePriority
     size: Annotated[int, Field(ge=0, description="Bytes of ciphertext.")]
     submitted_at: Instant
 

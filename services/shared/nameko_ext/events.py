@@ -150,7 +150,7 @@ class ReliableEventHandler(Consumer):
                 delivery_limit=settings.bus_delivery_limit,
                 retry_delays_ms=settings.bus_retry_delays_ms,
             )
-        self.queue = Queue(self.subscription.queue, no_declare=True)  # type: ignore[no-untyped-call]
+        self.queue = Queue(self.subscription.queue, no_declare=True)
         super().setup()
 
     def stop(self) -> None:
