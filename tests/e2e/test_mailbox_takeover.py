@@ -1,7 +1,8 @@
 """Address takeover, tried as a professional would on `maillage up`: the platform's own sender and another
-professional's mailbox cannot be claimed, nor given a certificate, nor sent from; an enrolment without a
-certificate holds its account kit, which arrives once the certificate is published, readable with `openssl cms`
-(the platform: tests/e2e/conftest.py)."""
+professional's mailbox cannot be claimed, nor given a certificate, nor sent from; nor can a lookalike of the
+platform's addresses or a role name (a new address is the professional's own name), nor can a certificate name
+any address that is not a plain one of its owners'; an enrolment without a certificate holds its account kit,
+which arrives once the certificate is published, readable with `openssl cms` (the platform: tests/e2e/conftest.py)."""
 from __future__ import annotations
 
 import email
@@ -15,7 +16,7 @@ import pytest
 from tests.e2e.conftest import Platform
 from tests.support.pki import make_ca, make_identity
 from tests.support.platform import eventually
-from tests.unit.directory.directory_world import CAB_BOX, JEANNE, JEANNE_BOX, LUC, enrolment_form
+from tests.unit.directory.directory_world import CAB_BOX, JEANNE, JEANNE_BOX, LUC, PAUL_BOX, enrolment_form
 
 pytestmark = pytest.mark.e2e
 PLATFORM_SENDER = "ne-pas-repondre@maillage.mssante.fr"
@@ -50,6 +51,55 @@ def test_the_platform_sender_and_someone_elses_mailbox_cannot_be_taken(imported:
         assert luc.get(f"/api/v1/mailboxes/{PLATFORM_SENDER}/messages").status_code in (403, 404)
     with imported.client(rpps=JEANNE.rpps) as jeanne:  # nothing was bound to the platform address meanwhile
         assert jeanne.get("/api/v1/directory/certificates", params={"mailbox": PLATFORM_SENDER}).status_code == 404
+
+
+# The red team's enrolments that were accepted under the operated domain: lookalikes of the platform's sender,
+# role and platform-like names, and another professional's name.
+LOOKALIKES = ["ne-pas-repondre1", "ne-pas-reponder", "ne-pas-repondr3", "nepasrepondre0", "ne-pas-repondre-maillage",
+              "noreply-maillage", "no-reply-notifications", "maillage-admin", "postmaster1", "abuse-team", "daemon",
+              "mdaemon", "bounce", "bounces", "dmarc", "list", "listserv", "owner", "secretariat", "contact", "info",
+              "jeanne.martin", "luc.zylberstein123"]
+
+
+def test_lookalike_and_role_addresses_cannot_be_enrolled_even_by_an_administrator(imported: Platform) -> None:
+    """The phishing path: an administrator enrolling maillage-admin@ for someone who then signs "platform" notices."""
+    with imported.client(rpps=LUC.rpps) as luc, imported.client(roles=("admin",)) as admin:
+        for local in LOOKALIKES:
+            for client in (luc, admin):
+                answer = client.post("/api/v1/enrolments", json=enrolment_form(
+                    LUC, mailbox=f"{local}@maillage.mssante.fr"))
+                assert answer.status_code in (403, 422), answer.text
+                detail = problem(answer, answer.status_code, "mailbox")
+                assert local not in detail
+                assert "reserved" in detail or "a dot and your family name" in detail
+        taken = luc.get("/fhir/PractitionerRole", params={"mailbox-mss": "maillage-admin@maillage.mssante.fr"})
+        assert taken.status_code == 200 and taken.json().get("total", 0) == 0
+
+
+def test_a_certificate_may_name_only_plain_addresses_of_its_owners(imported: Platform) -> None:
+    """Jeanne publishing for her own mailbox a certificate that also names the platform's sender in a form the
+    directory did not recognise, Paul's address, or an address nobody holds yet that an administrator might later
+    enrol for someone else: each refused, nothing published."""
+    ca = make_ca("Jeanne's hostile CA")
+    hostile = [('"ne-pas-repondre"@maillage.mssante.fr', 422), ("ne-pas-repondre@maillage.mssante.fr.", 422),
+               ("ne-pas-repondre@maillage.mssante.fr\x00.evil.com", 422),
+               ("<ne-pas-repondre@maillage.mssante.fr>", 422),
+               ("mailto:ne-pas-repondre@maillage.mssante.fr", 422), ('"paul.durand"@medecin.mssante.fr', 422),
+               (PAUL_BOX + ".", 422), (PAUL_BOX.replace("a", "\u0430", 1), 422),  # a Cyrillic homograph
+               (PAUL_BOX, 409), ("future.victim@maillage.mssante.fr", 409)]
+    with imported.client(rpps=JEANNE.rpps) as jeanne:
+        for i, (name, status) in enumerate(hostile):
+            pem = make_identity(ca, f"Jeanne hostile {i}", email=JEANNE_BOX, more_emails=[name]).cert_pem.decode()
+            assert name not in problem(jeanne.post("/api/v1/directory/certificates",
+                                                   json={"pem": pem, "mailbox": JEANNE_BOX}), status, "pem")
+        as_cn = make_identity(ca, "ne-pas-repondre@maillage.mssante.fr", email=JEANNE_BOX).cert_pem.decode()
+        assert "reserved" in problem(jeanne.post("/api/v1/directory/certificates",
+                                                 json={"pem": as_cn, "mailbox": JEANNE_BOX}), 403, "pem")
+        unnamed = make_identity(ca, "Maillage - administration", email="").cert_pem.decode()
+        assert "must name the mailbox" in problem(jeanne.post("/api/v1/directory/certificates",
+                                                              json={"pem": unnamed, "mailbox": JEANNE_BOX}), 422, "pem")
+        listed = jeanne.get("/api/v1/directory/certificates", params={"mailbox": JEANNE_BOX}).json()["certificates"]
+        assert not [c for c in listed if c["subject"].startswith(("CN=Jeanne hostile", "CN=ne-pas", "CN=Maillage"))]
 
 
 def test_an_enrolment_without_certificate_gets_its_kit_once_the_certificate_is_published(
