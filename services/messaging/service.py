@@ -8,28 +8,17 @@ from nameko.timer import timer
 
 from services.messaging.adapters.tables import BUS_TABLES
 from services.messaging.dependencies import Committer, Directory, PlatformIdentity, utc_now
-from services.messaging.entrypoints.directory_events import CERTIFICATE_EVENTS, broadcast_handler
 from services.messaging.entrypoints.mailboxes import MailboxRoutes
 from services.messaging.entrypoints.submission import SubmissionRoutes
 from services.messaging.handlers import notices, requests
 from services.messaging.handlers.housekeeping import sweep
-from services.shared.bus.envelope import CloudEvent, MalformedEnvelope
 from services.shared.contracts import Envelope
-from services.shared.contracts.directory_events import (
-    CERTIFICATE_REVOKED,
-    CertificatePublished,
-    CertificateRevoked,
-    EnrolmentCompleted,
-    ProfessionalEnrolled,
-)
+from services.shared.contracts.directory_events import EnrolmentCompleted, ProfessionalEnrolled
 from services.shared.contracts.messaging_events import MessageBounced, MessageRead, MessageRequested
-from services.shared.errors import Invalid
-from services.shared.logging import get_logger
 from services.shared.nameko_ext.database import Database
 from services.shared.nameko_ext.events import event_handler
 
 SWEEP_SECONDS = 3600
-log = get_logger(__name__)
 
 
 class MessagingService(SubmissionRoutes, MailboxRoutes):
@@ -40,16 +29,6 @@ class MessagingService(SubmissionRoutes, MailboxRoutes):
     directory = Directory()
     platform = PlatformIdentity()
     committer = Committer()
-
-    @broadcast_handler(*CERTIFICATE_EVENTS)
-    def forget_directory_answers(self, body: dict[str, Any]) -> None:
-        """A certificate was published or revoked: this process's cached directory answers about it go."""
-        try:
-            event = CloudEvent.from_dict(body)
-            self.directory.forget(event.typed(CertificateRevoked if event.type == CERTIFICATE_REVOKED
-                                              else CertificatePublished))
-        except (MalformedEnvelope, Invalid) as error:  # nothing to evict: the entries expire with their TTL
-            log.warning("certificate event ignored", reason=str(error))
 
     @event_handler(MessageBounced)
     def send_bounce_notice(self, event: Envelope[MessageBounced]) -> None:

@@ -104,8 +104,8 @@ class CertificatePublished(_CertificateEvent):
     PUBLISHER: ClassVar[str] = PUBLISHER
     SUMMARY: ClassVar[str] = (
         "An encryption certificate was accepted for a mailbox or a professional; senders may refresh their cache. "
-        "No work queue: every messaging process hears it on an exclusive queue of its own "
-        "(messaging.forget_directory_answers.<id>) to evict its cached directory answers.")
+        "No work queue: every process holding the directory client (messaging) hears it on an exclusive queue "
+        "of its own (<service>.forget_directory_answers.<id>) to evict its cached directory answers.")
     EXAMPLE: ClassVar[Example | None] = Example(
         "0f6b1c8e-3c0e-4d0b-9a57-3a1f2b7c9d10", "2026-11-23T09:20:11.310+00:00", _TRACE,
         {"fingerprint": _FINGERPRINT, "mailbox": "jeanne.martin@medecin.mssante.fr", "professional_idnps": None,
@@ -125,8 +125,8 @@ class CertificateRevoked(_CertificateEvent):
     PUBLISHER: ClassVar[str] = PUBLISHER
     SUMMARY: ClassVar[str] = (
         "An encryption certificate was revoked by its owner or an administrator; encrypt no more to it. "
-        "No work queue: every messaging process hears it on an exclusive queue of its own "
-        "(messaging.forget_directory_answers.<id>) to evict its cached directory answers.")
+        "No work queue: every process holding the directory client (messaging) hears it on an exclusive queue "
+        "of its own (<service>.forget_directory_answers.<id>) to evict its cached directory answers.")
     EXAMPLE: ClassVar[Example | None] = Example(
         "8a3e7f20-5b1d-4c2e-9f0a-6d4b2c1e3f50", "2026-11-24T16:02:45.002+00:00",
         "00-4bf92f3577b34da6a3ce929d0e0e4736-7a1c2e3f4b5d6e70-01",
