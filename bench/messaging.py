@@ -267,7 +267,7 @@ def main() -> None:
         edge_only(args.port, args.body)
         return
     ca = make_ca("Bench CA")
-    identities = {address: make_identity(ca, address.split("@")[0]) for address in [SENDER, *RECIPIENTS]}
+    identities = {address: make_identity(ca, address.split("@")[0], email=address) for address in [SENDER, *RECIPIENTS]}
     costs = {"1 recipient, 10 KB": crypto_cost(identities, 1, False),
              "5 recipients, 100 KB PDF": crypto_cost(identities, 5, True, count=100)}
     few = max(500, args.messages // 5)

@@ -52,10 +52,14 @@ SITE = "C79427768100019"
 
 def make_pki(name: str) -> dict[str, Identity]:
     ca = make_ca(name)
-    return {"ca": ca, "alice": make_identity(ca, "Alice Martin"), "bob": make_identity(ca, "Bob Durand"),
-            "carol": make_identity(ca, "Carol Petit", kind="ec"), "dave": make_identity(ca, "Dave Bernard"),
-            "erin": make_identity(ca, "Erin Revoquee"), "secretariat": make_identity(ca, "Secretariat MSP"),
-            "ferme": make_identity(ca, "Boite Fermee")}
+    # each certificate names the mailbox it is published for (the directory refuses one that does not)
+    return {"ca": ca, "alice": make_identity(ca, "Alice Martin", email=ALICE),
+            "bob": make_identity(ca, "Bob Durand", email=BOB), "carol": make_identity(ca, "Carol Petit", kind="ec",
+                                                                                      email=CAROL),
+            "dave": make_identity(ca, "Dave Bernard", email=NEWCOMER),
+            "erin": make_identity(ca, "Erin Revoquee", email=REVOKED),
+            "secretariat": make_identity(ca, "Secretariat MSP", email=SECRETARIAT),
+            "ferme": make_identity(ca, "Boite Fermee", email=INACTIVE)}
 
 
 Mailbox = tuple[str, str, str, str]
