@@ -258,7 +258,7 @@ FAMILY = ["Martin", "Bernard", "Thomas", "Petit", "Robert", "Richard", "Durand",
           "Benoit", "Rey", "Leclerc", "Payet", "Rolland", "Lopez", "Dupuy", "Guillot", "Hubert", "Berger", "Sanchez",
           "Moulin", "Deschamps", "Huet", "Vasseur", "Perez", "Boucher", "Fleury", "Klein", "Jacquet", "Adam", "Marty",
           "Maillard", "Mailly", "Baron", "Hervé", "Schneider", "Le Gall", "Le Roux", "Le Goff", "Da Silva", "Grondin",
-          "Hoarau", "N'Diaye", "Ben Ahmed", "Haddad", "Nguyen", "Marc", "Demarco", "Labusse", "Nocquet", "Newsome",
+          "Hoarau", "N'Diaye", "Ben Ahmed", "Haddad", "Nguyen", "Marc", "Demarco", "Labuse", "Nocquet", "Newsome",
           "Rootes", "Postel", "Bouncer", "Listel", "Owens", "Contat", "Infante", "Admirat", "Supiot", "Sécurité-Roy",
           "Abusel", "Daems", "Opérat", "Mailhe", "Annuel", "Messageot", "Dmarcq", "Noreau", "Dpont", "Rgpdi"]
 
