@@ -15,6 +15,7 @@ from importlib.metadata import version as package_version
 import typer
 
 from services.cli import dlq
+from services.cli.migrate import migrate
 from services.cli.up import up
 from services.shared.cli_errors import guarded
 
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(up)
+app.command()(migrate)
 app.add_typer(dlq.app, name="dlq")
 
 # Each of these modules adds its own commands with `register(app)`.

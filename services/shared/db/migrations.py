@@ -5,8 +5,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
-from services.shared.db.engine import ensure_database
+from services.shared.db.engine import ensure_database, make_engine
 
 SERVICES_DIR = Path(__file__).resolve().parents[2]
 
@@ -23,6 +24,28 @@ def alembic_config(service: str, url: str) -> Config:
 
 
 def upgrade(service: str, url: str, revision: str = "head") -> None:
-    """Bring a service's database to ``revision``, creating the PostgreSQL database if needed."""
+    """Bring a service's database to ``revision``, creating the PostgreSQL database if needed.
+
+    On PostgreSQL the migrations run under the session-level advisory lock of ``alembic_env``: two pods (or
+    a ``maillage migrate`` Job and a starting pod) never migrate at once; the second finds the work done.
+    """
     ensure_database(url)
     command.upgrade(alembic_config(service, url), revision)
+
+
+def current_revision(url: str) -> str | None:
+    """The Alembic revision a database is at; None for a database never migrated (or not created yet)."""
+    ensure_database(url)
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def migrate(service: str, url: str) -> tuple[str | None, str | None]:
+    """Bring a service's database to head: its revision (None: empty) before and after."""
+    before = current_revision(url)
+    upgrade(service, url)
+    return before, current_revision(url)
