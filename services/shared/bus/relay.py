@@ -131,7 +131,8 @@ class OutboxRelay:
         """Lease up to ``batch_size`` events nobody holds (or whose lease expired) and read them,
         in one statement: ``UPDATE … WHERE seq IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …``.
 
-        On PostgreSQL that single statement is its own transaction (autocommit): one round trip.
+        On PostgreSQL that single statement, with the previous batch's delete as its CTE, is its own
+        transaction (autocommit): one round trip.
         The lease is committed before anything is published, so a relay that dies leaves leased
         rows that another relay takes over when the lease expires; nothing is lost.
         """
@@ -140,9 +141,12 @@ class OutboxRelay:
         params = {"now": now, "owner": self.owner, "until": until}
         if self._postgresql:
             with self._autocommit() as conn:
-                self._delete(conn, self._confirmed)
+                if self._confirmed:  # the delete and the lease in one statement: one round trip
+                    statement = _delete_and_lease_statement(self.outbox, self.batch_size)
+                    rows = conn.execute(statement, {**params, "seqs": list(self._confirmed)}).all()
+                else:
+                    rows = conn.execute(_lease_statement(self.outbox, self.batch_size, True), params).all()
                 self._confirmed = []
-                rows = conn.execute(_lease_statement(self.outbox, self.batch_size, True), params).all()
         else:
             with self.engine.begin() as conn:
                 self._delete(conn, self._confirmed)
@@ -295,6 +299,30 @@ def _lease_statement(outbox: sa.Table, batch_size: int, postgresql: bool) -> sa.
         .where(t.c.seq.in_(candidates.scalar_subquery()))
         .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"), attempts=t.c.attempts + 1)
         .returning(t.c.seq, t.c.event_id, t.c.event_type, t.c.routing_key, t.c.body)
+    )
+    return statement
+
+
+@lru_cache(maxsize=32)
+def _delete_and_lease_statement(outbox: sa.Table, batch_size: int) -> sa.Update:
+    """PostgreSQL: the confirmed events' delete (a data-modifying CTE) and the next lease, one atomic
+    statement. The lease leaves the confirmed seqs alone (``seq <> ALL(:seqs)``): one statement must not
+    both delete and lease a row, which it would if their lease had expired meanwhile."""
+    t = outbox
+    seqs = sa.cast(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger())), ARRAY(sa.BigInteger()))
+    candidates = (
+        sa.select(t.c.seq)
+        .where(sa.or_(t.c.lease_until.is_(None), t.c.lease_until < sa.bindparam("now")), t.c.seq != sa.all_(seqs))
+        .order_by(t.c.seq)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    statement: sa.Update = (
+        t.update()
+        .where(t.c.seq.in_(candidates.scalar_subquery()))
+        .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"), attempts=t.c.attempts + 1)
+        .returning(t.c.seq, t.c.event_id, t.c.event_type, t.c.routing_key, t.c.body)
+        .add_cte(_delete_statement(outbox, True).cte("confirmed"))
     )
     return statement
 
