@@ -20,6 +20,7 @@ from nameko.runners import ServiceRunner
 from services.shared.readiness import broker_check, unregister_check
 from services.shared.settings import Settings
 from services.shared.web import http, register_check
+from services.shared.web.http11 import MAX_PIPELINED
 from tests.support.platform import eventually, free_port
 
 pytestmark = pytest.mark.integration
@@ -38,6 +39,10 @@ class AvailabilityEdge:
     def upload(self, request):
         released.wait()  # holds its body until the test lets it go
         return {"size": len(request.get_data())}
+
+    @http("GET", "/api/v1/big", public=True)
+    def big(self, request):
+        return 200, {"Content-Type": "application/octet-stream"}, b"b" * (512 * 1024)
 
     @http("GET", "/api/v1/hold", public=True)
     def hold(self, request):
@@ -307,4 +312,68 @@ def test_connections_stalled_in_a_body_are_shed_for_new_ones(tmp_path):
     finally:
         for sock in stalled:
             sock.close()
+        runner.kill()
+
+
+def _reconnecting_slowloris(port: int, socks: list[socket.socket], stop: Event) -> None:
+    """Keep ``len(socks)`` slow connections open: a closed one is opened again at once, each sends a
+    header byte every two seconds (the red team's 2,000 reconnecting slow-head clients, scaled down)."""
+    while not stop.ready():
+        for i, sock in enumerate(socks):
+            try:
+                sock.send(b"X")
+            except OSError:
+                sock.close()
+                with contextlib.suppress(OSError):
+                    socks[i] = socket.create_connection(("127.0.0.1", port), timeout=60)
+                    socks[i].sendall(b"GET /api/v1/ping HTTP/1.1\r\nHost: a\r\n")
+        eventlet.sleep(2)
+
+
+def _probe(base: str, path: str) -> int:
+    with httpx.Client(base_url=base, timeout=60) as client:  # a brand-new connection each time
+        return client.get(path).status_code
+
+
+def test_fresh_clients_are_answered_while_reconnecting_slow_connections_fill_the_listener(tmp_path):
+    """A connection that just connected is not slow yet: the listener sheds the stalled ones for it."""
+    runner, base, port = start(tmp_path, http_max_connections=100)
+    stop = Event()
+    socks = _open_slow(port, 300)
+    trickler = eventlet.spawn(_reconnecting_slowloris, port, socks, stop)
+    try:
+        eventlet.sleep(2.5)  # every slow connection has been waited on past the grace
+        answers = [_probe(base, path) for _ in range(25) for path in ("/readyz", "/api/v1/ping")]
+        assert answers == [200] * 50
+    finally:
+        stop.send()
+        trickler.wait()
+        for sock in socks:
+            sock.close()
+        runner.kill()
+
+
+def test_clients_that_pipeline_and_never_read_are_shed_and_bounded(tmp_path):
+    runner, base, port = start(tmp_path, http_max_connections=10, http_head_timeout_seconds=5)
+    request = b"GET /api/v1/big HTTP/1.1\r\nHost: a\r\n\r\n"
+    hogs = []
+    try:
+        for _ in range(10):
+            hog = socket.create_connection(("127.0.0.1", port), timeout=60)
+            hog.sendall(request * 400)  # and never reads: the server blocks sending the answers
+            hogs.append(hog)
+        eventlet.sleep(1.5)  # past the grace: every hog is stalled in a send
+        answers = [_probe(base, path) for _ in range(25) for path in ("/readyz", "/api/v1/ping")]
+        assert answers == [200] * 50
+        # the hogs were shed, or closed by the send deadline or the pipelining cap: none is served forever
+        for hog in hogs:
+            hog.settimeout(60)
+            received = 0
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := hog.recv(1 << 20):
+                    received += len(chunk)
+            assert received <= (MAX_PIPELINED + 1) * 512 * 1024  # never the 400 answers asked for
+    finally:
+        for hog in hogs:
+            hog.close()
         runner.kill()

@@ -46,6 +46,7 @@ _NOT_ASCII_TEXT_ESCAPE = re.compile(rb"%(?:[89A-Fa-f][0-9A-Fa-f]|00)")  # escape
 _HOST = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:\[\]%]*")  # RFC 3986 host [ ":" port ], or empty
 _MAX_LENGTH_DIGITS = 18  # a Content-Length up to 10**18 - 1 bytes; h11 stops at 20 digits
 MAX_HEADER_FIELDS = 100  # header lines a request may have: the cost of parsing one head stays bounded
+MAX_PIPELINED = 32  # requests answered in a row from what was already buffered (the client read none in between)
 MAX_CHUNKS = 16_384  # chunks a body may have (a 32 MiB body in 2 KiB chunks): 1-byte chunks cost ~4 µs each
 # RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, the size in at most 16 hex digits (64 bits), nothing
 # before it, no space before the first ';'; extensions are token [ = token / quoted-string ].
@@ -90,6 +91,10 @@ class Connection:
         self.head_deadline = time.monotonic() + head_timeout if head_timeout is not None else None
         self.tracker = tracker
         self.head_seen = b""  # the current request's head so far: a refusal's format follows its target
+        self.served = 0  # requests answered on this connection
+        self.pipelined = 0  # of those, answered in a row with the next head already buffered
+        # a response must make progress within this (the client reads nothing: pipelined requests never read)
+        self.send_timeout = head_timeout if head_timeout is not None else self.idle_timeout
 
     # -- the connection loop ---------------------------------------------------------------------
 
@@ -120,12 +125,19 @@ class Connection:
         environ, body, keep_alive = self._parse(head)
         status, headers, chunks = self._run_app(environ)
         keep_alive = keep_alive and body.can_skip_rest() and not _says_close(headers)
+        # a client that pipelines without reading the answers queues work without bound: close after a few
+        self.pipelined = self.pipelined + 1 if self.buffer else 0
+        keep_alive = keep_alive and self.pipelined < MAX_PIPELINED
         self._respond(environ, status, headers, chunks, keep_alive)
+        self.served += 1
         return keep_alive and body.skip_rest()
 
     def _read_head(self) -> bytes:
         if self.tracker is not None:
-            self.tracker.waiting(self)  # sheddable while it waits for a request head
+            if self.served and not self.buffer:
+                self.tracker.idle(self)  # kept alive, no byte of a next request yet
+            else:
+                self.tracker.waiting(self)  # sheddable while it waits for a request head
         try:
             head = self._read_head_bytes()
         except TimeoutError:
@@ -155,10 +167,13 @@ class Connection:
                     raise TimeoutError()
                 self.sock.settimeout(left if self.idle_timeout is None else min(left, self.idle_timeout))
         try:
-            return bytes(self.sock.recv(_RECV_BYTES))
+            chunk = bytes(self.sock.recv(_RECV_BYTES))
         except TimeoutError:
             self.buffer = buffer  # tells a stalled head (408) from an idle connection (closed quietly)
             raise
+        if self.tracker is not None and chunk:
+            self.tracker.waiting(self)  # progress: the head's time without progress starts again
+        return chunk
 
     def _read_head_bytes(self) -> bytes:
         # no empty line before a request line: RFC 9112 §2.2 lets a server skip them, h11 refuses them,
@@ -319,12 +334,12 @@ class Connection:
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1")
         if no_body or environ["REQUEST_METHOD"] == "HEAD" or not body:
-            self.sock.sendall(head)
+            self.send_all(head)
         elif len(body) <= _RECV_BYTES:
-            self.sock.sendall(head + body)  # one segment: no Nagle delay, one wake-up of the client
+            self.send_all(head + body)  # one segment: no Nagle delay, one wake-up of the client
         else:
-            self.sock.sendall(head)
-            self.sock.sendall(body)
+            self.send_all(head)
+            self.send_all(body)
 
     def _refuse(self, error: HttpError) -> None:
         reason = reason_phrase(error.status)
@@ -335,7 +350,7 @@ class Connection:
                 f"Content-Type: {answer.content_type}\r\nContent-Length: {len(body)}\r\n"
                 "Connection: close\r\n\r\n").encode("latin-1")
         with contextlib.suppress(OSError):
-            self.sock.sendall(head + body)
+            self.send_all(head + body)
 
     # -- the body's bytes, for Body ----------------------------------------------------------------
 
@@ -372,7 +387,34 @@ class Connection:
             self.recv_into_buffer()
 
     def send_continue(self) -> None:
-        self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.send_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def send_all(self, data: bytes) -> None:
+        """Send ``data``; a client that reads none of it for ``send_timeout`` seconds is dropped
+        (TimeoutError), and while it does not read, the connection is sheddable like a slow head."""
+        fd = getattr(self.sock, "fd", None)  # the green socket's own non-blocking socket
+        sent = 0
+        if fd is not None:
+            try:
+                sent = fd.send(data)  # almost every answer fits the send buffer: no wait, no bookkeeping
+            except BlockingIOError:
+                sent = 0
+            if sent == len(data):
+                return
+        view = memoryview(data)[sent:]
+        if self.tracker is not None:
+            self.tracker.waiting(self)
+        try:
+            while view:
+                self.sock.settimeout(self.send_timeout)  # per wait: each byte the client reads is progress
+                sent = self.sock.send(view)
+                view = view[sent:]
+                if self.tracker is not None:
+                    self.tracker.waiting(self)
+        finally:
+            if self.tracker is not None:
+                self.tracker.busy(self)
+            self.sock.settimeout(self.idle_timeout)
 
 
 class Body(io.RawIOBase):
@@ -491,6 +533,7 @@ class Tracker(Protocol):
     """What the listener learns of a connection's life, to shed idle and slow ones when full."""
 
     def waiting(self, connection: Connection) -> None: ...
+    def idle(self, connection: Connection) -> None: ...
     def busy(self, connection: Connection) -> None: ...
     def closed(self, connection: Connection) -> None: ...
     def refused(self, connection: Connection, status: int) -> None: ...

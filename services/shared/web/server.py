@@ -42,6 +42,9 @@ LATENCY = Histogram(
 )
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 IDLE_TIMEOUT_SECONDS = 75
+# a connection is "slow" once its client made no progress (a byte of a head or body sent, or of an
+# answer read) for this long: a connection that just connected is not slow yet, and is shed last
+SHED_GRACE_SECONDS = 1.0
 _PLACEHOLDER = re.compile(r"<[^>]*>")
 UNMATCHED = "unmatched"  # the route label of 404s, so scanners cannot blow up label cardinality
 UNPARSED = "unparsed"  # the route of a request the HTTP layer refused before it could be routed
@@ -245,8 +248,11 @@ class Listener:
         self._accepting: eventlet.greenthread.GreenThread | None = None
         # every open connection and its green thread; no pool: a full pool would block accept()
         self._connections: dict[Connection, Any] = {}
-        # connections waiting for a request head (idle keep-alive or slow), the newest last: shed first
-        self._waiting: dict[Connection, None] = {}
+        # connections waiting on their client (for a head, a body, or to read an answer), with the time
+        # of its last progress, the longest without progress first: the first shed once past the grace
+        self._waiting: dict[Connection, float] = {}
+        # kept-alive connections waiting for a next request that has not begun, the oldest first: shed next
+        self._idle: dict[Connection, None] = {}
         self.shed_count = 0  # connections closed to make room, since the start
         self.refused_count = 0  # connections refused because every open one was busy
 
@@ -279,7 +285,8 @@ class Listener:
                 _log.exception("accept failed on %s:%s", *self.address)
                 eventlet.sleep(0.1)  # e.g. out of file descriptors: do not spin
                 continue
-            if len(self._connections) >= self.settings.http_max_connections and not self._make_room():
+            full = len(self._connections) >= self.settings.http_max_connections
+            if full and not self._make_room():
                 _refuse_busy(sock)
                 self.refused_count += 1
                 continue
@@ -289,18 +296,37 @@ class Listener:
             sock.settimeout(IDLE_TIMEOUT_SECONDS)
             connection = Connection(sock, addr, self.app, self._name,
                                     head_timeout=self.settings.http_head_timeout_seconds, tracker=self)
-            self._waiting[connection] = None
+            self._waiting[connection] = time.monotonic()
             # a GreenThread of its own (close() can kill it); never a bounded pool, whose spawn would block
             self._connections[connection] = eventlet.spawn(self._serve, connection)
+            if full:
+                # at the limit, in a burst of connects: let the new connection read the head its client
+                # sent before the next accept sheds a connection (a head complete at once is not sheddable)
+                eventlet.sleep(0)
 
     def _make_room(self) -> bool:
-        """Shed the newest connection that waits for a request head; False when every one is busy."""
-        if not self._waiting:
+        """Shed one connection waiting on its client; False when every one is busy with a request.
+
+        First the one whose client made no progress for longest, if that is past the grace (a slow head
+        or body, a client that does not read its answers); then the oldest idle keep-alive connection;
+        then, every waiting client having made progress within the grace, still the one without progress
+        for longest: never the newest, which in a burst of connects is one not read yet (a legitimate
+        client whose whole head is already there)."""
+        victim: Connection | None = None
+        if self._waiting:
+            stalled = next(iter(self._waiting))
+            if time.monotonic() - self._waiting[stalled] > SHED_GRACE_SECONDS:
+                victim = stalled
+        if victim is None and self._idle:
+            victim = next(iter(self._idle))
+        if victim is None and self._waiting:
+            victim = next(iter(self._waiting))
+        if victim is None:
             return False
-        newest = next(reversed(self._waiting))
-        del self._waiting[newest]
-        self._connections.pop(newest, None)  # counted out now: its thread ends at its next read
-        newest.shed()
+        self._waiting.pop(victim, None)
+        self._idle.pop(victim, None)
+        self._connections.pop(victim, None)  # counted out now: its thread ends at its next read or send
+        victim.shed()
         self.shed_count += 1
         if self.shed_count % 1000 == 1:
             _log.warning("HTTP connections at the limit of %s: shedding idle or slow ones (%s so far)",
@@ -309,15 +335,24 @@ class Listener:
 
     # the Tracker protocol of http11.Connection
     def waiting(self, connection: Connection) -> None:
+        """It waits on its client, which just made progress (or began to be waited on)."""
+        if connection in self._connections:
+            self._idle.pop(connection, None)
+            self._waiting.pop(connection, None)
+            self._waiting[connection] = time.monotonic()
+
+    def idle(self, connection: Connection) -> None:
         if connection in self._connections:
             self._waiting.pop(connection, None)
-            self._waiting[connection] = None
+            self._idle[connection] = None
 
     def busy(self, connection: Connection) -> None:
         self._waiting.pop(connection, None)
+        self._idle.pop(connection, None)
 
     def closed(self, connection: Connection) -> None:
         self._waiting.pop(connection, None)
+        self._idle.pop(connection, None)
         self._connections.pop(connection, None)
 
     def refused(self, connection: Connection, status: int) -> None:
@@ -351,6 +386,7 @@ class Listener:
                 thread.kill()
         self._connections.clear()
         self._waiting.clear()
+        self._idle.clear()
 
 
 _BUSY_BODY = b'{"title": "Service Unavailable", "status": 503, "detail": "The server is busy; retry in a moment."}'
