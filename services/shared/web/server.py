@@ -1,6 +1,7 @@
 """One HTTP listener per bind address, shared by every nameko container of the process."""
 from __future__ import annotations
 
+import ctypes
 import logging
 import re
 import socket
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import eventlet
+import eventlet.semaphore
 from nameko.exceptions import ConfigurationError
 from nameko.web.server import BindAddress, WebServer, parse_address
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -214,13 +216,35 @@ def _name(provider: Any) -> str:
     return f"{getattr(container, 'service_name', '?')}.{getattr(provider, 'method_name', '?')}"
 
 
+TRIM_AFTER_BYTES = 8 << 20  # a request that held this much of the budget: give freed memory back to the OS after
+
+
+def _malloc_trim() -> Callable[[int], Any] | None:
+    """glibc's malloc_trim(0), which returns the free memory of every arena to the OS; None elsewhere."""
+    try:
+        # the process's own symbols: no ctypes.util.find_library, which runs ldconfig in a subprocess
+        # (and so yields to the hub in the middle of a listener's construction)
+        process = ctypes.CDLL(None)
+    except OSError:
+        return None
+    return getattr(process, "malloc_trim", None)
+
+
 class BodyBudget:
     """The bytes of request bodies a process holds at once: an entrypoint takes each piece it reads
-    from it, and gives all back once the request is answered. Green threads share one OS thread."""
+    from it, and gives all back once the request is answered. Green threads share one OS thread.
+
+    glibc keeps what large requests freed (their bodies, decoded JSON, MIME and CMS copies) in its
+    arenas: after a large one, once its green thread has let go of it, ``malloc_trim`` hands it back."""
+
+    trim: Callable[[int], Any] | None = None
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.used = 0
+        self._trim_pending = False
+        if BodyBudget.trim is None:
+            BodyBudget.trim = _malloc_trim()
 
     def take(self, size: int) -> bool:
         if self.used + size > self.capacity:
@@ -230,6 +254,15 @@ class BodyBudget:
 
     def give_back(self, size: int) -> None:
         self.used -= size
+        if size >= TRIM_AFTER_BYTES and not self._trim_pending and self.trim is not None:
+            self._trim_pending = True
+            # runs once this green thread waits: its response sent, the request's objects released
+            eventlet.spawn_after(0.05, self._trim_now)
+
+    def _trim_now(self) -> None:
+        self._trim_pending = False
+        if self.used < TRIM_AFTER_BYTES and self.trim is not None:  # not while other large bodies are held
+            self.trim(0)
 
 
 class Listener:
@@ -253,10 +286,17 @@ class Listener:
         self._waiting: dict[Connection, float] = {}
         # kept-alive connections waiting for a next request that has not begun, the oldest first: shed next
         self._idle: dict[Connection, None] = {}
+        self._starting = eventlet.semaphore.Semaphore()
         self.shed_count = 0  # connections closed to make room, since the start
         self.refused_count = 0  # connections refused because every open one was busy
 
     def start(self) -> None:
+        # containers start concurrently: a second one waits for the first to bind (building the
+        # authenticator may yield to the hub; binding twice would fail with "Address already in use")
+        with self._starting:
+            self._start()
+
+    def _start(self) -> None:
         if self._sock is not None:
             return
         # built once per listener, not per request; imported late so a process without HTTP needs no keys
