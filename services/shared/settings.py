@@ -208,8 +208,9 @@ class Settings(EnvironmentSettings):
     http_head_timeout_seconds: Positive = variable("MAILLAGE_HTTP_HEAD_TIMEOUT_SECONDS", 10)
     # open connections per process; beyond, the newest idle or slow one is shed
     http_max_connections: Positive = variable("MAILLAGE_HTTP_MAX_CONNECTIONS", 1000)
-    # request bodies buffered at once per process; beyond, 503
-    http_body_budget_bytes: Positive = variable("MAILLAGE_HTTP_BODY_BUDGET_BYTES", 128 * 1024 * 1024)
+    # request bodies buffered at once per process; beyond, 503. One 26 MB message takes ~300 MB while
+    # handled (JSON, base64, MIME, CMS copies): 32 MiB keeps a burst's peak RSS under ~600 MB
+    http_body_budget_bytes: Positive = variable("MAILLAGE_HTTP_BODY_BUDGET_BYTES", 32 * 1024 * 1024)
     # one line per request: method, route template, status, duration
     http_access_log: Annotated[bool, BeforeValidator(_stripped)] = variable("MAILLAGE_HTTP_ACCESS_LOG", True)
     # the base of the links the API writes (Bundle links, fullUrl)

@@ -10,7 +10,7 @@ def test_defaults() -> None:
     settings = read_settings({})
     assert (settings.http_head_timeout_seconds, settings.http_max_connections) == (10, 1000)
     assert (settings.http_body_budget_bytes, settings.http_access_log, settings.public_base_url) == (
-        128 * 1024 * 1024, True, None)
+        32 * 1024 * 1024, True, None)
 
 
 def test_values_are_read() -> None:
