@@ -65,3 +65,17 @@ def test_a_connection_just_used_is_not_pinged_and_a_broken_one_fails_once(
         backend_pid(engine)
     assert broken.value.connection_invalidated
     assert backend_pid(engine) != first
+
+
+def test_a_database_error_never_carries_the_statements_values(make_database, database_backend: str) -> None:  # type: ignore[no-untyped-def]
+    """Errors reach logs and dead-letter headers: names, addresses or ciphertext must not ride along."""
+    engine = make_engine(str(make_database("hidden")), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"))
+            conn.execute(sa.text("INSERT INTO person VALUES (1, 'Jeanne Dupont')"))
+        with pytest.raises(sa.exc.IntegrityError) as clash, engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO person VALUES (:id, :name)"), [{"id": 1, "name": "Paul Martin"}])
+        assert "Paul Martin" not in str(clash.value) and "parameters hidden" in str(clash.value)
+    finally:
+        engine.dispose()

@@ -28,6 +28,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,  # a statement's values (names, addresses, ciphertext) never in an error's text
         )
         if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
             database = parsed.database
@@ -40,7 +41,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     _cooperative_psycopg()
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True)
     dialect = engine.dialect
     sa.event.listen(engine, "checkin", _note_checkin)
     sa.event.listen(engine, "checkout", lambda dbapi, record, _proxy: _ping_after_idle(dialect, dbapi, record))
@@ -50,7 +51,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 # A pooled PostgreSQL connection idle this long is pinged before use (a server restart or an idle timeout
 # shows there, and the pool replaces it); one back from work a moment ago is not: pinging it was a round trip
 # on every checkout (4 % of the platform's CPU in the messaging bench). If it broke meanwhile, its first
-# statement fails as a disconnect, SQLAlchemy invalidates the pool, and the caller's retry gets a new one.
+# statement fails as a disconnect and SQLAlchemy invalidates the pool: an HTTP caller gets a 503 to retry
+# (web/entrypoint.py), a bus handler is retried.
 PING_AFTER_IDLE_SECONDS = 1.0
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from eventlet.event import Event
 from nameko.exceptions import BadRequest, ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
@@ -167,6 +168,11 @@ class HttpEntrypoint(HttpRequestHandler):
             )
         if isinstance(exc, ContainerBeingKilled):
             return error_response(503, "transient", "The service is shutting down; retry.", fhir=self.is_fhir)
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            # a pooled connection the server dropped (restart, idle timeout): nothing was committed, the pool
+            # is renewed, and the client's retry (with its Idempotency-Key) gets a fresh connection
+            return error_response(503, "transient", "The database connection was lost; retry.", fhir=self.is_fhir,
+                                  headers={"Retry-After": "1"})
         if isinstance(exc, (*self.expected_exceptions, BadRequest)):
             return error_response(400, "invalid", str(exc), fhir=self.is_fhir)
         return internal_error(exc, fhir=self.is_fhir, route=self.url)
