@@ -138,12 +138,19 @@ def _parse(request: Request) -> Any:
         # parsed from the bytes: json.loads would first decode the whole body to a str (one more copy
         # of a 28 MB body); what this parser refuses goes to json.loads, which words the refusal, and
         # reads what it accepts beyond this one (a BOM, UTF-16, lone surrogates, deeper nesting)
-        return pydantic_core.from_json(raw, allow_inf_nan=False)
+        # (cache_strings off: short strings, names and INS among them, must not outlive the request)
+        return pydantic_core.from_json(raw, allow_inf_nan=False, cache_strings=False)
     except ValueError:
         pass
     try:
         # NaN and Infinity are not JSON; Python accepts them unless told not to
-        return json.loads(raw, parse_constant=_reject_constant)
+        value = json.loads(raw, parse_constant=_reject_constant)
+        # a lone surrogate (\ud800) is no Unicode text: it would fail later, as a 500, where text is encoded
+        json.dumps(value, ensure_ascii=False).encode()
+        return value
+    except UnicodeEncodeError:
+        raise Invalid("The request body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text.",
+                      expression=BODY) from None
     except json.JSONDecodeError as exc:
         raise Invalid(
             f"The request body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
