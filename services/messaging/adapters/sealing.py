@@ -27,10 +27,17 @@ def seal_as_operator(mime: bytes, operator: OperatorPort, recipients: Sequence[x
 
 def encrypt_client_signed(smime: bytes, sender: str, recipients: Sequence[x509.Certificate],
                           trusted: list[x509.Certificate] | None, revocations: Revocations | None = None,
-                          *, patient_ins: str | None = None) -> bytes:
-    """Verify the sender's own signature (and its chain when trust anchors are configured), check that
-    the signed headers agree with the routing (sender, patient), then encrypt."""
+                          *, patient_ins: str | None = None,
+                          sender_certificate: x509.Certificate | None = None) -> bytes:
+    """Verify the sender's own signature — its chain when trust anchors are configured, else that it is
+    the certificate the directory publishes for the sender's mailbox (any self-made certificate verifies
+    its own signature) —, check that the signed headers agree with the routing (sender, patient), then
+    encrypt."""
     verified = verify(smime, trusted, revocations=revocations)
+    if trusted is None and (sender_certificate is None or verified.signer_cert != sender_certificate):
+        raise Unprocessable("The message is not signed with the certificate the directory publishes for "
+                            "'sender' (no trust anchors are configured to judge another).",
+                            expression="signed_mime")
     head = _signed_head(verified.content)
     _check_from(head, sender)
     _check_patient(head, patient_ins)
@@ -44,8 +51,8 @@ def _signed_head(mime: bytes) -> email.message.Message:
 
 def _check_from(head: email.message.Message, sender: str) -> None:
     found = [address.lower() for _, address in getaddresses(head.get_all("From", []))]
-    if found and found != [sender]:
-        raise Unprocessable("The signed message's From header names another mailbox than 'sender'.",
+    if found != [sender]:
+        raise Unprocessable("The signed message's From header must name the 'sender' mailbox, and it alone.",
                             expression="signed_mime")
 
 

@@ -40,7 +40,8 @@ def prepare(command: SubmitMessage, *, directory: DirectoryPort, platform: Platf
     sender, deliverable, bounces = _route(command, directory, platform, now)
     message_id = message_id or str(uuid.uuid4())
     certs = _certificates(deliverable, sender, platform)
-    mode, ciphertext, missed = _seal(command, message_id, now, certs, [box for _, box in deliverable], platform)
+    mode, ciphertext, missed = _seal(command, message_id, now, certs, [box for _, box in deliverable], platform,
+                                     sender.certificate if sender is not None else None)
     bounces += [(recipient, BounceCode.NOT_ENCRYPTED_FOR_RECIPIENT)
                 for recipient, box in deliverable if box.address in missed]
     return Prepared(
@@ -71,7 +72,8 @@ def _certificates(deliverable: list[tuple[Recipient, Mailbox]], sender: Mailbox 
 
 
 def _seal(command: SubmitMessage, message_id: str, now: datetime, certs: list[x509.Certificate],
-          recipients: list[Mailbox], platform: Platform) -> tuple[Mode, bytes, list[str]]:
+          recipients: list[Mailbox], platform: Platform,
+          sender_certificate: x509.Certificate | None) -> tuple[Mode, bytes, list[str]]:
     content, limits = command.content, platform.settings.limits
     if isinstance(content, Draft):
         check_draft(content, limits)
@@ -87,7 +89,8 @@ def _seal(command: SubmitMessage, message_id: str, now: datetime, certs: list[x5
             trusted = list(platform.trusted) if platform.trusted is not None else None
             return Mode.CLIENT_SIGNED, encrypt_client_signed(content.smime, command.sender, certs, trusted,
                                                              platform.revocations,
-                                                             patient_ins=command.patient_ins), []
+                                                             patient_ins=command.patient_ins,
+                                                             sender_certificate=sender_certificate), []
         assert isinstance(content, EncryptedByClient)
         der, missed = route_end_to_end(content.smime, recipients)
         return Mode.END_TO_END, der, missed

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import pytest
 
+from services.messaging.adapters.sealing import _check_from, _signed_head
 from services.messaging.crypto.mime import MessageContent, build_message, parse_message
 from services.messaging.domain.commands import EncryptedByClient, SignedByClient
 from services.messaging.domain.errors import ExchangeObjection
 from services.shared.errors import Unprocessable
 from services.shared.pki.cms import decrypt, encrypt, open_sealed, seal, sign
 from services.shared.pki.errors import BadSignature, MalformedMessage
+from tests.support.pki import make_ca, make_identity
 from tests.unit.messaging.world import ALICE, BOB, CAROL, World
 
 INS = "180012B00100188"  # a Corsican NIR (2B) with its key
@@ -89,3 +91,18 @@ def test_the_objection_of_the_patient_a_client_signed_message_names_stops_it(wor
     world.directory.object(INS)
     with pytest.raises(ExchangeObjection):
         world.submit(content=SignedByClient(_signed_about(world, INS)), patient_ins=INS)
+
+
+def test_without_trust_anchors_only_the_senders_published_certificate_may_sign(world: World) -> None:
+    """Any self-made certificate verifies its own signature: with no anchors to judge it, the signer must
+    be the certificate the directory publishes for the sender's mailbox."""
+    forger = make_identity(make_ca("Forged CA"), "Alice Forged", email=ALICE)
+    with pytest.raises(Unprocessable) as refused:
+        world.submit(content=SignedByClient(sign(MIME, forger.cert, forger.key)))
+    assert refused.value.expression == "signed_mime"
+
+
+def test_a_client_signed_message_must_say_who_sends_it() -> None:
+    unsigned_from = build_message(MessageContent(subject="Avis", text="x\n", headers={"To": BOB}))
+    with pytest.raises(Unprocessable):
+        _check_from(_signed_head(unsigned_from), ALICE)
