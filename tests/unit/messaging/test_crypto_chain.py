@@ -222,7 +222,8 @@ def test_crl_files_are_read_again_when_they_change(tmp_path: Path, pki: dict[str
 
     path.write_bytes(_pem(make_crl(pki["ca"], [pki["bob"].cert, pki["dave"].cert])))
     os.utime(path, ns=(1, 1))  # a new stamp, whatever the file system's time resolution
-    assert revocations.reason(pki["bob"].cert) is None  # looked at again only after recheck_seconds
+    # the file is looked at again only once its recheck interval has passed
+    assert revocations.reason(pki["bob"].cert) is None
     clock.now += 6
     assert revocations.reason(pki["bob"].cert) == "revoked by its authority (CRL)"
 
