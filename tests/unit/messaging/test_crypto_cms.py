@@ -235,8 +235,8 @@ def test_no_content_reaches_logs_or_errors(
     errors: list[Exception] = []
     for attempt in (
         lambda: open_sealed(sealed, pki["dave"].cert, pki["dave"].key),
-        lambda: open_sealed(
-            with_ciphertext(sealed, lambda c: flip(c, 40)), pki["bob"].cert, pki["bob"].key
+        lambda: open_sealed(  # cut short: always refused (a flipped bit in CBC can leave a DER that parses)
+            with_ciphertext(sealed, lambda c: c[:-1]), pki["bob"].cert, pki["bob"].key
         ),
         lambda: verify(
             sign(CONTENT, pki["alice"].cert, pki["alice"].key).replace(b"A", b"B"), None
