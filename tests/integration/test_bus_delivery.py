@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from nameko.runners import ServiceRunner
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.shared.bus.dlq import DeadLetterStore
 from services.shared.nameko_ext.config import container_config
-from services.shared.settings import Settings
 from services.shared.testing import probe_service
-from services.shared.testing.probe_service import ProbeService, cures, handled
+from services.shared.testing.probe_service import cures, handled
+from tests.support.probe import running_probe
 
 pytestmark = pytest.mark.integration
 
@@ -30,19 +29,8 @@ def wait_for(predicate, timeout: float = 30.0):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def probe(amqp_uri: str, make_database, tmp_path: Path):  # type: ignore[no-untyped-def]
-    url = make_database("probe")
-    settings = Settings(amqp_uri=amqp_uri, var_dir=tmp_path, service_database_urls={"probe": url},
-                        bus_max_attempts=3, bus_retry_delays_ms=(50, 100))
-    engine = sa.create_engine(url)
-    probe_service.metadata.create_all(engine)
-    runner = ServiceRunner(container_config(settings))
-    runner.add_service(ProbeService)
-    runner.start()
-    try:
-        yield settings, engine
-    finally:
-        runner.stop()
-        engine.dispose()
+    with running_probe(amqp_uri, make_database("probe"), tmp_path) as running:
+        yield running
 
 
 def handled_rows(engine: sa.Engine) -> list[tuple[int, int]]:

@@ -16,15 +16,14 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 import sqlalchemy as sa
-from nameko.runners import ServiceRunner
 
 from services.shared.bus.dlq import DeadLetterStore
 from services.shared.db import UnitOfWork
-from services.shared.nameko_ext.config import container_config
 from services.shared.settings import Settings
 from services.shared.testing import probe_service
-from services.shared.testing.probe_service import ProbeService, emit, handled
+from services.shared.testing.probe_service import emit, handled
 from tests.support.broker import isolated_vhost
+from tests.support.probe import running_probe
 
 pytestmark = pytest.mark.integration
 
@@ -70,19 +69,8 @@ def amqp_uri() -> Iterator[str]:
 
 @pytest.fixture
 def probe(amqp_uri: str, make_database, tmp_path: Path) -> Iterator[tuple[Settings, sa.Engine]]:  # type: ignore[no-untyped-def]
-    url = make_database("probe")
-    settings = Settings(amqp_uri=amqp_uri, var_dir=tmp_path, service_database_urls={"probe": url},
-                        bus_max_attempts=3, bus_retry_delays_ms=(50, 100), bus_heartbeat_seconds=HEARTBEAT)
-    engine = sa.create_engine(url)
-    probe_service.metadata.create_all(engine)
-    runner = ServiceRunner(container_config(settings))
-    runner.add_service(ProbeService)
-    runner.start()
-    try:
-        yield settings, engine
-    finally:
-        runner.stop()
-        engine.dispose()
+    with running_probe(amqp_uri, make_database("probe"), tmp_path, bus_heartbeat_seconds=HEARTBEAT) as running:
+        yield running
 
 
 def publish(engine: sa.Engine, start: int, *, poison: bool = False) -> None:

@@ -165,6 +165,11 @@ def test_the_statement_names_the_software_version() -> None:
 ])
 def test_dates_at_the_ends_of_the_calendar_are_served_or_refused_never_crash(value: str) -> None:
     """Year 9999's end (year 10000) cannot be a datetime: it was an OverflowError, a 500 on every search."""
+    served_or_refused(value)
+
+
+def served_or_refused(value: str) -> None:
+    """A range that runs forward, or a refusal naming the parameter: never another exception."""
     try:
         found = date_range("_lastUpdated", value, None)
     except Invalid as refused:
@@ -177,9 +182,4 @@ def test_dates_at_the_ends_of_the_calendar_are_served_or_refused_never_crash(val
 @given(st.from_regex(r"(eq|ne|gt|lt|ge|le|sa|eb)?[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}"
                      r"(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?", fullmatch=True))
 def test_any_value_of_the_date_grammar_is_a_range_or_a_refusal(value: str) -> None:
-    try:
-        found = date_range("_lastUpdated", value, None)
-    except Invalid as refused:
-        assert refused.expression == "_lastUpdated"
-    else:
-        assert found.low <= found.high
+    served_or_refused(value)

@@ -17,8 +17,8 @@ from services.shared.web.http11 import (
     MAX_CHUNKS,
     MAX_HEAD_BYTES,
     MAX_HEADER_FIELDS,
-    serve_connection,
 )
+from tests.support.http_server import serving
 
 seen: list[dict[str, Any]] = []  # what the app saw, request by request
 
@@ -43,20 +43,9 @@ def app(environ: dict[str, Any], start_response: Any) -> Any:
 
 @pytest.fixture
 def server() -> Iterator[tuple[str, int]]:
-    listener = eventlet.listen(("127.0.0.1", 0))
-    address = listener.getsockname()
-
-    def accept() -> None:
-        while True:
-            sock, peer = listener.accept()
-            sock.settimeout(5)
-            eventlet.spawn(serve_connection, sock, peer, app, address)
-
-    acceptor = eventlet.spawn(accept)
-    seen.clear()
-    yield address
-    acceptor.kill()
-    listener.close()
+    with serving(app) as address:
+        seen.clear()
+        yield address
 
 
 class Client:
@@ -137,20 +126,9 @@ def test_an_empty_line_after_a_body_is_refused_as_the_next_request(server) -> No
 @pytest.fixture
 def deadline_server() -> Iterator[tuple[str, int]]:
     """A server whose request heads must arrive within half a second."""
-    listener = eventlet.listen(("127.0.0.1", 0))
-    address = listener.getsockname()
-
-    def accept() -> None:
-        while True:
-            sock, peer = listener.accept()
-            sock.settimeout(30)
-            eventlet.spawn(serve_connection, sock, peer, app, address, head_timeout=0.5)
-
-    acceptor = eventlet.spawn(accept)
-    seen.clear()
-    yield address
-    acceptor.kill()
-    listener.close()
+    with serving(app, socket_timeout=30, head_timeout=0.5) as address:
+        seen.clear()
+        yield address
 
 
 @pytest.mark.parametrize("start", [b" ", b"\r", b"G", b"GET / HTTP/1.1\r\nHost: t\r\n", b"GET /fhir/x HTTP/1.1\r\n"])

@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import eventlet
 import h11
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from services.shared.errors import Invalid
-from services.shared.web.http11 import MAX_HEAD_BYTES, serve_connection
+from services.shared.web.http11 import MAX_HEAD_BYTES
+from tests.support.http_server import serving
 
 EXAMPLES = 400  # each example is one TCP connection to the in-process server: a few seconds in all
 
@@ -117,19 +117,8 @@ def recording_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
-    listener = eventlet.listen(("127.0.0.1", 0))
-    address = listener.getsockname()
-
-    def accept() -> None:
-        while True:
-            sock, peer = listener.accept()
-            sock.settimeout(5)
-            eventlet.spawn(serve_connection, sock, peer, recording_app, address)
-
-    acceptor = eventlet.spawn(accept)
-    yield address
-    acceptor.kill()
-    listener.close()
+    with serving(recording_app) as address:
+        yield address
 
 
 def server_outcome(address: tuple[str, int], data: bytes) -> Outcome:
