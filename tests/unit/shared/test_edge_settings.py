@@ -8,7 +8,8 @@ from services.shared.settings import SettingsError, read_settings
 
 def test_defaults() -> None:
     settings = read_settings({})
-    assert (settings.http_head_timeout_seconds, settings.http_max_connections) == (10, 1000)
+    edge = (settings.http_head_timeout_seconds, settings.http_max_connections)
+    assert edge == (10, 1000)
     assert (settings.http_body_budget_bytes, settings.http_access_log, settings.public_base_url) == (
         32 * 1024 * 1024, True, None)
 
@@ -19,7 +20,8 @@ def test_values_are_read() -> None:
         "MAILLAGE_HTTP_BODY_BUDGET_BYTES": "1048576", "MAILLAGE_HTTP_ACCESS_LOG": "off",
         "MAILLAGE_PUBLIC_BASE_URL": "https://api.maillage.example.fr/",
     })
-    assert (settings.http_head_timeout_seconds, settings.http_max_connections) == (5, 2000)
+    edge = (settings.http_head_timeout_seconds, settings.http_max_connections)
+    assert edge == (5, 2000)
     assert (settings.http_body_budget_bytes, settings.http_access_log) == (1048576, False)
     assert settings.public_base_url == "https://api.maillage.example.fr"
 

@@ -166,7 +166,8 @@ def test_values_are_read_with_their_documented_defaults() -> None:
         Path("var"), "127.0.0.1:8080", "INFO", "console")
     assert (settings.bus_max_attempts, settings.bus_retry_delays_ms, settings.bus_delivery_limit) == (
         5, (200, 1000, 5000, 15000), 20)
-    assert (settings.bus_prefetch, settings.relay_batch_size, settings.relay_lease_seconds) == (200, 500, 15)
+    bus = (settings.bus_prefetch, settings.relay_batch_size, settings.relay_lease_seconds)
+    assert bus == (200, 500, 15)
     assert (settings.relay_idle_ms, settings.relay_gather_ms) == (50, 10)
     read = read_settings({
         "MAILLAGE_ENV": "production", "MAILLAGE_AUTH_ISSUER": "https://psc", "AMQP_URI": "amqp://rabbit/",
